@@ -1,0 +1,3 @@
+"""Portico: an OpenAI-compatible LLM gateway."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""One package per upstream wire format; each splits request, response, stream and errors."""

@@ -1,0 +1,3 @@
+"""One module per vendor: a ProviderSpec (URL, auth, dialect, limits, data policy) and little
+else.
+"""

@@ -1,0 +1,1 @@
+"""Deferred and batch execution (OpenAI-compatible files and batches)."""

@@ -1,0 +1,1 @@
+"""Configuration: the typed model of `portico.yaml`, its loader and cross-checks."""

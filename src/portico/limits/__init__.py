@@ -1,0 +1,3 @@
+"""Rate limits and concurrency: token buckets, windows, reserve-then-settle; memory and Redis
+backends.
+"""

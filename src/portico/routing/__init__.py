@@ -1,0 +1,1 @@
+"""Planning and executing upstream attempts: planner, executor, retry (the one backoff), breaker."""

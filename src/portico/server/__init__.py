@@ -1,0 +1,1 @@
+"""The ASGI app factory, routes, SSE framing, error rendering and middleware."""

@@ -1,0 +1,1 @@
+"""Simulated upstreams speaking each provider's wire format, with fault injection per request."""

@@ -1,0 +1,64 @@
+"""Store protocols: what the gateway needs from durable state, whichever engine backs it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+import msgspec
+
+from portico.store.records import AuditEvent, KeyRecord, LedgerRow, StoredAuditEvent
+
+SpendGroup = Literal["key", "team", "model", "provider", "day"]
+
+
+class LedgerQuery(msgspec.Struct, kw_only=True):
+    since_ms: int | None = None
+    until_ms: int | None = None
+    key_id: str | None = None
+    team: str | None = None
+    limit: int = 1000
+
+
+class SpendLine(msgspec.Struct, kw_only=True):
+    group: str
+    requests: int
+    ok_requests: int
+    tokens_in: int
+    tokens_out: int
+    tokens_cached: int
+    cost_micros: int
+    price_missing: int               # rows whose cost is unknown
+
+
+class KeyStore(Protocol):
+    async def create_key(self, rec: KeyRecord) -> None: ...
+    async def get_key(self, key_id: str) -> KeyRecord | None: ...
+    async def get_key_by_hash(self, key_hash: str) -> KeyRecord | None: ...
+    async def list_keys(self, team: str | None = None) -> list[KeyRecord]: ...
+    async def revoke_key(self, key_id: str, at_ms: int) -> bool: ...
+
+
+class UsageStore(Protocol):
+    async def write_ledger(self, rows: Sequence[LedgerRow]) -> None:
+        """Insert rows; a request_id already present is skipped (idempotent replay)."""
+        ...
+
+    async def query_ledger(self, q: LedgerQuery) -> list[LedgerRow]: ...
+
+    async def spend(self, group: SpendGroup, q: LedgerQuery) -> list[SpendLine]: ...
+
+
+class AuditStore(Protocol):
+    async def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        """Append in order, chaining hashes; an event_id already present is skipped."""
+        ...
+
+    async def list_audit(self, since_ms: int | None = None, actor: str | None = None,
+                         limit: int = 1000) -> list[StoredAuditEvent]: ...
+
+
+class Store(KeyStore, UsageStore, AuditStore, Protocol):
+    async def migrate(self) -> None: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...

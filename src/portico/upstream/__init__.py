@@ -1,0 +1,1 @@
+"""The only HTTP client code: pooled sessions, timeouts, time-to-first-byte, abort on cancel."""
