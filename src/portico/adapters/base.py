@@ -62,6 +62,14 @@ class ProviderSpec:
     # Self-hosted servers live on private addresses by design; others must not.
     internal: bool = False
     doc_url: str = ""
+    # OpenAI-dialect request shape, as data rather than per-vendor branches. Paths are joined to
+    # the base URL and may hold a `{model}` placeholder (Azure puts the deployment in the path).
+    chat_path: str = "/chat/completions"
+    embeddings_path: str = "/embeddings"
+    api_version: str | None = None       # default `api-version` query; Target.api_version wins
+    stream_usage: bool = True            # honours stream_options.include_usage
+    field_renames: tuple[tuple[str, str], ...] = ()  # (canonical field, upstream field)
+    dropped_fields: tuple[str, ...] = ()  # canonical fields the upstream rejects
 
 
 @dataclass(frozen=True, slots=True)

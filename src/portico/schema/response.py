@@ -77,12 +77,13 @@ class Choice(msgspec.Struct, omit_defaults=False):
     logprobs: ChoiceLogprobs | None = None
 
 
-class ChatResponse(msgspec.Struct, omit_defaults=True):
+# `object` is the struct tag so it is always encoded (omit_defaults would drop a defaulted
+# field, and OpenAI's schema requires it).
+class ChatResponse(msgspec.Struct, omit_defaults=True, tag_field="object", tag="chat.completion"):
     id: str
     created: int
     model: str
     choices: list[Choice]
-    object: Literal["chat.completion"] = "chat.completion"
     usage: Usage | None = None
     system_fingerprint: str | None = None
     service_tier: str | None = None

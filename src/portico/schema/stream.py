@@ -35,12 +35,15 @@ class ChunkChoice(msgspec.Struct, omit_defaults=False):
     logprobs: ChoiceLogprobs | None = None
 
 
-class ChatChunk(msgspec.Struct, omit_defaults=True):
+# `object` is the struct tag so it is always encoded (omit_defaults would drop a defaulted
+# field, and OpenAI's schema requires it).
+class ChatChunk(
+    msgspec.Struct, omit_defaults=True, tag_field="object", tag="chat.completion.chunk"
+):
     id: str
     created: int
     model: str
     choices: list[ChunkChoice]
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     # Present (and choices empty) only on the final usage chunk.
     usage: Usage | None = None
     system_fingerprint: str | None = None
