@@ -39,7 +39,7 @@ class KeyRecord(msgspec.Struct, kw_only=True):
     created_at_ms: int
     expires_at_ms: int | None = None
     revoked_at_ms: int | None = None
-    settings: KeySettings = KeySettings()
+    settings: KeySettings = msgspec.field(default_factory=KeySettings)
 
     def active(self, now_ms: int) -> bool:
         if self.revoked_at_ms is not None:
