@@ -31,6 +31,14 @@ class SpendLine(msgspec.Struct, kw_only=True):
     price_missing: int               # rows whose cost is unknown
 
 
+class AuditVerification(msgspec.Struct, kw_only=True):
+    """Result of re-walking the audit hash chain; `first_bad_seq` is None when intact."""
+
+    ok: bool
+    count: int                       # rows checked
+    first_bad_seq: int | None = None
+
+
 class KeyStore(Protocol):
     async def create_key(self, rec: KeyRecord) -> None: ...
     async def get_key(self, key_id: str) -> KeyRecord | None: ...
@@ -56,6 +64,10 @@ class AuditStore(Protocol):
 
     async def list_audit(self, since_ms: int | None = None, actor: str | None = None,
                          limit: int = 1000) -> list[StoredAuditEvent]: ...
+
+    async def verify_audit(self) -> AuditVerification:
+        """Recompute every hash in seq order; report the first row that does not chain."""
+        ...
 
 
 class Store(KeyStore, UsageStore, AuditStore, Protocol):
