@@ -1,0 +1,29 @@
+"""Maps each dialect name a ProviderSpec may name to a dialect instance.
+
+Built by factories (no module-level registry) so the app owns the object graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from portico.adapters.base import Dialect, EmbeddingDialect
+from portico.adapters.dialects.anthropic_messages import AnthropicMessagesDialect
+from portico.adapters.dialects.gemini import GeminiDialect
+from portico.adapters.dialects.openai_chat import OpenAIChatDialect
+
+Clock = Callable[[], float]
+
+
+def build_dialects(clock: Clock | None = None) -> dict[str, Dialect]:
+    """A fresh dialect-name → dialect map. `clock` (epoch seconds) reaches the dialects that
+    stamp `created` themselves; the default is the wall clock."""
+    gemini = GeminiDialect(clock) if clock is not None else GeminiDialect()
+    dialects: tuple[Dialect, ...] = (OpenAIChatDialect(), AnthropicMessagesDialect(), gemini)
+    return {d.name: d for d in dialects}
+
+
+def build_embedding_dialects(clock: Clock | None = None) -> dict[str, EmbeddingDialect]:
+    """The dialects that also translate embeddings, by dialect name (Anthropic has none)."""
+    gemini = GeminiDialect(clock) if clock is not None else GeminiDialect()
+    return {OpenAIChatDialect.name: OpenAIChatDialect(), GeminiDialect.name: gemini}
