@@ -1,0 +1,247 @@
+"""The SQL store (SQLite or PostgreSQL through SQLAlchemy Core): keys, ledger, spend, audit chain.
+
+`open_store(url)` is the entry point; `sqlite:///path.db` (default, embedded) or
+`postgresql://user@host:port/db`. Only virtual-key hashes ever reach this module, never secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from portico.errors import InvalidRequest
+from portico.store import _audit, _codec
+from portico.store._engine import READ_ONLY, Backend, make_engine
+from portico.store._migrate import run_migrations
+from portico.store._tables import build_metadata
+from portico.store.base import (
+    AuditVerification,
+    LedgerQuery,
+    SpendGroup,
+    SpendLine,
+    Store,
+)
+from portico.store.records import AuditEvent, KeyRecord, LedgerRow, StoredAuditEvent
+
+_DAY_MS = 86_400_000
+# Rows per INSERT statement: keeps SQLite under its bound-parameter limit (23 columns each).
+_INSERT_CHUNK = 400
+
+
+class SqlStore:
+    """`Store` over an async SQLAlchemy engine; one instance per process, safe across tasks."""
+
+    def __init__(self, engine: AsyncEngine, backend: Backend, single_connection: bool) -> None:
+        self._engine = engine
+        self._backend = backend
+        _md, self._keys, self._ledger, self._audit = build_metadata()
+        # SQLite allows one writer: queue writers here rather than in the driver's busy loop.
+        # With :memory: there is one connection, so reads queue too.
+        self._write_lock = asyncio.Lock()
+        self._single_connection = single_connection
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        if self._backend is Backend.SQLITE:
+            async with self._write_lock, self._engine.begin() as conn:
+                yield conn
+        else:
+            async with self._engine.begin() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        if self._single_connection:
+            async with self._write_lock, self._engine.connect() as conn:
+                yield conn
+        else:
+            async with self._engine.connect() as raw:
+                yield await raw.execution_options(**{READ_ONLY: True})
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def migrate(self) -> None:
+        async with self._write_lock:
+            await run_migrations(self._engine, self._backend)
+
+    async def ping(self) -> bool:
+        try:
+            async with self._read() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except (sa.exc.SQLAlchemyError, OSError):
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # -- keys --------------------------------------------------------------------------------
+
+    async def create_key(self, rec: KeyRecord) -> None:
+        try:
+            async with self._write() as conn:
+                await conn.execute(sa.insert(self._keys), [_codec.key_to_row(rec)])
+        except sa.exc.IntegrityError as exc:
+            raise InvalidRequest("a key with this id or hash already exists",
+                                 code="duplicate_key") from exc
+
+    async def get_key(self, key_id: str) -> KeyRecord | None:
+        return await self._one_key(self._keys.c.id == key_id)
+
+    async def get_key_by_hash(self, key_hash: str) -> KeyRecord | None:
+        return await self._one_key(self._keys.c.key_hash == key_hash)
+
+    async def _one_key(self, where: sa.ColumnElement[bool]) -> KeyRecord | None:
+        async with self._read() as conn:
+            row = (await conn.execute(sa.select(self._keys).where(where))).mappings().first()
+        return None if row is None else _codec.key_from_row(row)
+
+    async def list_keys(self, team: str | None = None) -> list[KeyRecord]:
+        stmt = sa.select(self._keys).order_by(self._keys.c.created_at_ms, self._keys.c.id)
+        if team is not None:
+            stmt = stmt.where(self._keys.c.team == team)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [_codec.key_from_row(r) for r in rows]
+
+    async def revoke_key(self, key_id: str, at_ms: int) -> bool:
+        """Revoke an active key; False when it does not exist or was already revoked."""
+        stmt = (sa.update(self._keys)
+                .where(self._keys.c.id == key_id, self._keys.c.revoked_at_ms.is_(None))
+                .values(revoked_at_ms=at_ms))
+        async with self._write() as conn:
+            result = await conn.execute(stmt)
+        return result.rowcount == 1
+
+    # -- usage ledger ------------------------------------------------------------------------
+
+    async def write_ledger(self, rows: Sequence[LedgerRow]) -> None:
+        unique = {r.request_id: r for r in rows}
+        if not unique:
+            return
+        values = [_codec.ledger_to_row(r) for r in unique.values()]
+        insert = postgresql.insert if self._backend is Backend.POSTGRES else sqlite.insert
+        stmt = insert(self._ledger).on_conflict_do_nothing(index_elements=["request_id"])
+        async with self._write() as conn:
+            for start in range(0, len(values), _INSERT_CHUNK):
+                await conn.execute(stmt, values[start:start + _INSERT_CHUNK])
+
+    def _filtered(self, stmt: sa.Select[tuple[object, ...]] | sa.Select[tuple[LedgerRow]],
+                  q: LedgerQuery) -> sa.Select[tuple[object, ...]]:
+        c = self._ledger.c
+        if q.since_ms is not None:
+            stmt = stmt.where(c.ts_ms >= q.since_ms)
+        if q.until_ms is not None:
+            stmt = stmt.where(c.ts_ms < q.until_ms)
+        if q.key_id is not None:
+            stmt = stmt.where(c.key_id == q.key_id)
+        if q.team is not None:
+            stmt = stmt.where(c.team == q.team)
+        return stmt
+
+    async def query_ledger(self, q: LedgerQuery) -> list[LedgerRow]:
+        """Rows with since_ms <= ts_ms < until_ms, oldest first."""
+        c = self._ledger.c
+        stmt = self._filtered(sa.select(self._ledger), q)
+        stmt = stmt.order_by(c.ts_ms, c.request_id).limit(q.limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [_codec.ledger_from_row(r) for r in rows]
+
+    async def spend(self, group: SpendGroup, q: LedgerQuery) -> list[SpendLine]:
+        """Totals per group, ordered by group; a NULL key/team/provider groups under ""."""
+        key = self._group_expr(group).label("g")
+        c = self._ledger.c
+        total = sa.func.coalesce
+
+        def flag_sum(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[object]:
+            return total(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
+
+        stmt = self._filtered(sa.select(
+            key,
+            sa.func.count().label("requests"),
+            flag_sum(c.status == "ok").label("ok_requests"),
+            total(sa.func.sum(c.tokens_in), 0).label("tokens_in"),
+            total(sa.func.sum(c.tokens_out), 0).label("tokens_out"),
+            total(sa.func.sum(c.tokens_cached), 0).label("tokens_cached"),
+            total(sa.func.sum(c.cost_micros), 0).label("cost_micros"),
+            flag_sum(c.price_missing.is_(True)).label("price_missing"),
+        ), q).group_by(key).order_by(key).limit(q.limit)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [
+            SpendLine(
+                group=self._group_label(group, r["g"]),
+                requests=int(r["requests"]), ok_requests=int(r["ok_requests"]),
+                tokens_in=int(r["tokens_in"]), tokens_out=int(r["tokens_out"]),
+                tokens_cached=int(r["tokens_cached"]), cost_micros=int(r["cost_micros"]),
+                price_missing=int(r["price_missing"]),
+            )
+            for r in rows
+        ]
+
+    def _group_expr(self, group: SpendGroup) -> sa.ColumnElement[object]:
+        c = self._ledger.c
+        if group == "key":
+            return sa.func.coalesce(c.key_id, "")
+        if group == "team":
+            return sa.func.coalesce(c.team, "")
+        if group == "model":
+            return c.model_requested
+        if group == "provider":
+            return sa.func.coalesce(c.provider, "")
+        if group == "day":
+            # SQLAlchemy's `//` renders integer division on both engines (`/` would be true
+            # division on PostgreSQL, and casting that back rounds instead of flooring).
+            return c.ts_ms // _DAY_MS
+        raise AssertionError(group)
+
+    @staticmethod
+    def _group_label(group: SpendGroup, value: object) -> str:
+        if group == "day":
+            day = dt.date(1970, 1, 1) + dt.timedelta(days=int(str(value)))
+            return day.isoformat()
+        return str(value)
+
+    # -- audit -------------------------------------------------------------------------------
+
+    async def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        if not events:
+            return
+        async with self._write() as conn:
+            await _audit.append(conn, self._audit, self._backend, events)
+
+    async def list_audit(self, since_ms: int | None = None, actor: str | None = None,
+                         limit: int = 1000) -> list[StoredAuditEvent]:
+        stmt = sa.select(self._audit).order_by(self._audit.c.seq).limit(limit)
+        if since_ms is not None:
+            stmt = stmt.where(self._audit.c.ts_ms >= since_ms)
+        if actor is not None:
+            stmt = stmt.where(self._audit.c.actor == actor)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [_codec.audit_from_row(r) for r in rows]
+
+    async def verify_audit(self) -> AuditVerification:
+        async with self._read() as conn:
+            return await _audit.verify(conn, self._audit)
+
+
+async def open_store(url: str, *, pool_size: int = 10) -> Store:
+    """Open (not migrate) the store at `url`; call `await store.migrate()` at startup."""
+    engine, backend, single = make_engine(url, pool_size=pool_size)
+    return SqlStore(engine, backend, single)
