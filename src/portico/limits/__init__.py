@@ -1,3 +1,47 @@
-"""Rate limits and concurrency: token buckets, windows, reserve-then-settle; memory and Redis
-backends.
+"""Rate limits, concurrency and budgets: exact reserve-then-settle over memory or Redis backends.
+
+Only this package and `portico.store` may import `redis`.
 """
+
+from portico.limits._periods import period_end, period_key
+from portico.limits.base import (
+    RATE_KINDS,
+    Algorithm,
+    Amounts,
+    BudgetPeriod,
+    Clock,
+    Denied,
+    DenyReason,
+    Limiter,
+    LimiterUnavailable,
+    LimitKey,
+    LimitKind,
+    LimitRule,
+    Reservation,
+    Sleep,
+)
+from portico.limits.fallback import FallbackLimiter
+from portico.limits.memory import MemoryLimiter
+from portico.limits.redis_limiter import RedisLimiter
+
+__all__ = [
+    "RATE_KINDS",
+    "Algorithm",
+    "Amounts",
+    "BudgetPeriod",
+    "Clock",
+    "Denied",
+    "DenyReason",
+    "FallbackLimiter",
+    "Limiter",
+    "LimitKey",
+    "LimitKind",
+    "LimitRule",
+    "LimiterUnavailable",
+    "MemoryLimiter",
+    "RedisLimiter",
+    "Reservation",
+    "Sleep",
+    "period_end",
+    "period_key",
+]

@@ -1,0 +1,191 @@
+"""In-process limiter: exact within one process (no await between check and charge).
+
+State lives in plain dicts keyed exactly like the Redis backend's keys; expired windows, periods
+and leases are pruned lazily.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from portico.limits._plan import (
+    CONCURRENCY_RETRY_HINT,
+    Entry,
+    entry_for,
+    kind_code,
+    plan,
+    sliding_retry,
+    worst,
+)
+from portico.limits._reservation import HeldReservation
+from portico.limits.base import Amounts, Clock, Denied, DenyReason, LimitRule
+
+
+@dataclass(slots=True)
+class _Bucket:
+    level: float
+    ts: float
+
+
+class MemoryLimiter:
+    """Token buckets, sliding windows, leased concurrency slots and budget counters in memory."""
+
+    def __init__(self, *, clock: Clock = time.time, prefix: str = "mem") -> None:
+        self._clock = clock
+        self._prefix = prefix
+        self._buckets: dict[str, _Bucket] = {}
+        self._counters: dict[str, int] = {}
+        self._counter_expiry: dict[str, float] = {}
+        self._leases: dict[str, dict[str, tuple[float, int]]] = {}
+        self._ids = itertools.count(1)
+        self._next_prune = 0.0
+
+    async def reserve(self, rules: Sequence[LimitRule], amounts: Amounts, *,
+                      now: float | None = None) -> HeldReservation | Denied:
+        t = self._clock() if now is None else now
+        self._prune(t)
+        entries = plan(self._prefix, rules, amounts, t)
+        denials = [d for d in (self._check(e, t) for e in entries) if d is not None]
+        if denials:
+            return worst(denials)
+        member = f"m{next(self._ids)}"
+        for e in entries:
+            self._charge(e, member, t)
+        return HeldReservation(entries, member, self._apply, self._clock)
+
+    async def usage(self, rule: LimitRule, *, now: float | None = None) -> float:
+        t = self._clock() if now is None else now
+        e = entry_for(self._prefix, rule, 0, t)
+        cap = rule.capacity
+        if cap <= 0:
+            return 1.0
+        match kind_code(rule):
+            case 1:
+                used = cap - self._bucket(e, t).level
+            case 2:
+                used = self._estimate(e, t)
+            case 3:
+                used = self._held(e.key, t)
+            case _:
+                used = self._counters.get(e.key, 0)
+        return min(1.0, max(0.0, used / cap))
+
+    async def correct(self, rule: LimitRule, remaining: int, *, now: float | None = None) -> None:
+        t = self._clock() if now is None else now
+        e = entry_for(self._prefix, rule, 0, t)
+        cap = rule.capacity
+        match kind_code(rule):
+            case 1:
+                bucket = self._bucket(e, t)
+                bucket.level = min(bucket.level, float(remaining))
+                self._buckets[e.key] = bucket
+            case 2:
+                missing = math.ceil((cap - remaining) - self._estimate(e, t))
+                if missing > 0:
+                    self._add(e.key, missing, e.mark + 2 * rule.window_seconds)
+            case 4:
+                spent = self._counters.get(e.key, 0)
+                if spent < cap - remaining:
+                    self._add(e.key, cap - remaining - spent, e.mark)
+            case _:
+                return  # providers do not report concurrency
+
+    # -- state -------------------------------------------------------------------------------
+
+    def _bucket(self, e: Entry, t: float) -> _Bucket:
+        cap = e.rule.capacity
+        b = self._buckets.get(e.key)
+        if b is None:
+            return _Bucket(float(cap), t)
+        if t > b.ts:
+            rate = cap / e.rule.window_seconds
+            return _Bucket(min(float(cap), b.level + (t - b.ts) * rate), t)
+        return _Bucket(b.level, b.ts)  # a peer's clock ran ahead: no refill, keep its stamp
+
+    def _estimate(self, e: Entry, t: float) -> float:
+        elapsed = t - e.mark
+        prev = self._counters.get(e.prev_key, 0)
+        return prev * (1 - elapsed / e.rule.window_seconds) + self._counters.get(e.key, 0)
+
+    def _held(self, key: str, t: float) -> int:
+        leases = self._leases.get(key, {})
+        for member in [m for m, (exp, _) in leases.items() if exp <= t]:
+            del leases[member]
+        return sum(n for _, n in leases.values())
+
+    def _add(self, key: str, delta: int, expires: float) -> None:
+        self._counters[key] = self._counters.get(key, 0) + delta
+        self._counter_expiry[key] = max(self._counter_expiry.get(key, 0.0), expires)
+
+    def _check(self, e: Entry, t: float) -> Denied | None:
+        rule, cap, amount = e.rule, e.rule.capacity, e.amount
+        if amount > cap:
+            return Denied(rule.key, rule.window_seconds, DenyReason.EXCEEDS_CAPACITY)
+        match kind_code(rule):
+            case 1:
+                level = self._bucket(e, t).level
+                if amount <= level:
+                    return None
+                return Denied(rule.key, (amount - level) * rule.window_seconds / cap)
+            case 2:
+                if self._estimate(e, t) + amount <= cap:
+                    return None
+                return Denied(rule.key, sliding_retry(
+                    self._counters.get(e.key, 0), self._counters.get(e.prev_key, 0), amount, cap,
+                    elapsed=t - e.mark, window=rule.window_seconds))
+            case 3:
+                if self._held(e.key, t) + amount <= cap:
+                    return None
+                return Denied(rule.key, CONCURRENCY_RETRY_HINT)
+            case _:
+                spent = self._counters.get(e.key, 0)
+                if spent + amount <= cap and (amount > 0 or spent < cap):
+                    return None
+                return Denied(rule.key, max(0.0, e.mark - t))
+
+    def _charge(self, e: Entry, member: str, t: float) -> None:
+        match kind_code(e.rule):
+            case 1:
+                b = self._bucket(e, t)
+                b.level -= e.amount
+                self._buckets[e.key] = b
+            case 2:
+                self._add(e.key, e.amount, e.mark + 2 * e.rule.window_seconds)
+            case 3:
+                self._leases.setdefault(e.key, {})[member] = (t + e.rule.lease_seconds, e.amount)
+            case _:
+                self._add(e.key, e.amount, e.mark)
+
+    async def _apply(self, entries: Sequence[Entry], refunds: Sequence[int], member: str,
+                     t: float) -> None:
+        for e, refund in zip(entries, refunds, strict=True):
+            match kind_code(e.rule):
+                case 1:
+                    b = self._bucket(e, t)
+                    b.level = min(float(e.rule.capacity), b.level + refund)
+                    self._buckets[e.key] = b
+                case 2:
+                    if refund > 0 and e.key in self._counters:
+                        self._counters[e.key] = max(0, self._counters[e.key] - refund)
+                    elif refund < 0:  # used more than reserved: charge the window we are in
+                        cur = entry_for(self._prefix, e.rule, 0, t)
+                        self._add(cur.key, -refund, cur.mark + 2 * e.rule.window_seconds)
+                case 3:
+                    self._leases.get(e.key, {}).pop(member, None)
+                case _:
+                    if e.key in self._counters:
+                        self._counters[e.key] -= refund
+
+    def _prune(self, t: float) -> None:
+        if t < self._next_prune:
+            return
+        self._next_prune = t + 60.0
+        for key in [k for k, exp in self._counter_expiry.items() if exp + 120.0 < t]:
+            del self._counter_expiry[key]
+            self._counters.pop(key, None)
+        for key in [k for k, v in self._leases.items() if self._held(k, t) == 0 and not v]:
+            del self._leases[key]
