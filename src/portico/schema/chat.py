@@ -57,15 +57,18 @@ UserPart = TextPart | ImagePart | AudioPart | FilePart
 AssistantPart = TextPart | RefusalPart
 
 
+# Tool-related structs carry `type` as their struct tag: a defaulted field would be dropped by
+# omit_defaults, and OpenAI requires `type` on tools, tool_choice and tool calls.
+
+
 class FunctionCall(_Base):
     name: str
     arguments: str
 
 
-class ToolCall(_Base):
+class ToolCall(_Base, tag_field="type", tag="function"):
     id: str
     function: FunctionCall
-    type: Literal["function"] = "function"
 
 
 class SystemMessage(_Base, tag_field="role", tag="system"):
@@ -115,18 +118,16 @@ class FunctionDef(_Base):
     strict: bool | None = None
 
 
-class Tool(_Base):
+class Tool(_Base, tag_field="type", tag="function"):
     function: FunctionDef
-    type: Literal["function"] = "function"
 
 
 class NamedFunction(_Base):
     name: str
 
 
-class NamedToolChoice(_Base):
+class NamedToolChoice(_Base, tag_field="type", tag="function"):
     function: NamedFunction
-    type: Literal["function"] = "function"
 
 
 ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
