@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 from portico.errors import GatewayError
 from portico.schema.chat import ChatRequest
@@ -140,6 +140,7 @@ class Dialect(Protocol):
     def map_error(self, resp: UpstreamResponse, target: Target) -> GatewayError: ...
 
 
+@runtime_checkable
 class EmbeddingDialect(Protocol):
     def translate_embeddings(self, req: EmbeddingRequest, target: Target) -> UpstreamRequest: ...
 

@@ -1,0 +1,45 @@
+"""Per-request state shared by the hooks, the executor and finalize."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from portico.adapters.base import Target
+from portico.schema.response import Usage
+from portico.store.records import AttemptRow, DataClass, KeyRecord, LedgerStatus, Priority
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request_id: str
+    started: float                     # monotonic seconds
+    ts_ms: int                         # wall clock at arrival, for the ledger
+    endpoint: str = "chat"
+    key: KeyRecord | None = None
+    is_master: bool = False
+    model_requested: str = ""
+    stream: bool = False
+    deadline: float = 0.0              # monotonic seconds; set by the executor
+    data_class: DataClass = "internal"
+    priority: Priority = "normal"
+    attempts: list[AttemptRow] = field(default_factory=list)
+    target: Target | None = None       # the deployment that answered
+    usage: Usage | None = None
+    usage_estimated: bool = False
+    cost_micros: int = 0
+    price_missing: bool = False
+    ttft_ms: int | None = None
+    status: LedgerStatus = "ok"
+    http_status: int = 200
+    error_code: str | None = None
+    pii_counts: dict[str, int] = field(default_factory=dict)
+    policy_decisions: list[str] = field(default_factory=list)
+    delivered_text_chars: int = 0      # streamed to the client, for estimates on cancel
+
+    @property
+    def key_id(self) -> str | None:
+        return self.key.id if self.key else None
+
+    @property
+    def team(self) -> str | None:
+        return self.key.team if self.key else None

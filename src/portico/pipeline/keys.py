@@ -1,0 +1,90 @@
+"""Virtual keys: minted once, stored only as an HMAC, looked up by hash, compared in constant time.
+
+A short in-process cache keeps the hot path off the database; revocations made through this
+process drop the entry at once, and other replicas see them within the cache TTL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+
+from portico.clock import Clock
+from portico.errors import AuthError, InvalidRequest
+from portico.secret import Secret
+from portico.store.base import KeyStore
+from portico.store.records import KeyRecord, KeySettings
+
+KEY_PREFIX = "sk-pt-"
+CACHE_TTL_SECONDS = 5.0
+_CACHE_MAX = 10_000
+
+
+def derive_hash_secret(master: Secret) -> Secret:
+    """A pepper for key hashes derived from the master key when none is configured."""
+    digest = hmac.new(master.reveal().encode(), b"portico/virtual-key-hash/v1", hashlib.sha256)
+    return Secret(digest.hexdigest())
+
+
+class KeyService:
+    def __init__(self, store: KeyStore, hash_secret: Secret, clock: Clock,
+                 master: Secret | None) -> None:
+        self._store = store
+        self._pepper = hash_secret.reveal().encode()
+        self._clock = clock
+        self._master = master.reveal().encode() if master else None
+        self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+
+    def hash_key(self, key: str) -> str:
+        return hmac.new(self._pepper, key.encode(), hashlib.sha256).hexdigest()
+
+    def is_master(self, presented: str) -> bool:
+        return self._master is not None and hmac.compare_digest(presented.encode(),
+                                                                self._master)
+
+    async def authenticate(self, presented: str) -> KeyRecord:
+        """The active key record for a presented secret; AuthError otherwise (one message
+        for unknown, revoked and expired keys, so the answer reveals nothing)."""
+        digest = self.hash_key(presented)
+        now = self._clock.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            record = cached[1]
+        else:
+            record = await self._store.get_key_by_hash(digest)
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[digest] = (now + CACHE_TTL_SECONDS, record)
+        # The lookup was by hash; comparing again in constant time guards against any index
+        # collation surprise in the database.
+        if record is None or not hmac.compare_digest(record.key_hash, digest):
+            raise AuthError("Incorrect API key provided.")
+        if not record.active(int(self._clock.wall() * 1000)):
+            raise AuthError("Incorrect API key provided.")
+        return record
+
+    async def create(self, *, name: str, team: str | None = None,
+                     allowed_models: list[str] | None = None, expires_at_ms: int | None = None,
+                     is_admin: bool = False, settings: KeySettings | None = None
+                     ) -> tuple[str, KeyRecord]:
+        """A new key; the plain key is returned once and never stored."""
+        if not name or len(name) > 200:
+            raise InvalidRequest("name must be 1-200 characters", param="name")
+        plain = KEY_PREFIX + secrets.token_urlsafe(32)
+        record = KeyRecord(
+            id="vk_" + uuid.uuid4().hex[:20], name=name, key_hash=self.hash_key(plain),
+            prefix=plain[: len(KEY_PREFIX) + 4], team=team,
+            allowed_models=list(allowed_models or []), is_admin=is_admin,
+            created_at_ms=int(self._clock.wall() * 1000), expires_at_ms=expires_at_ms,
+            settings=settings or KeySettings(),
+        )
+        await self._store.create_key(record)
+        return plain, record
+
+    async def revoke(self, key_id: str) -> bool:
+        done = await self._store.revoke_key(key_id, int(self._clock.wall() * 1000))
+        # Drop cached records so this process refuses the key at once.
+        self._cache.clear()
+        return done

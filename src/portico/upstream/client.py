@@ -1,0 +1,165 @@
+"""The one HTTP client to providers: a pooled aiohttp session, explicit timeouts, no redirects.
+
+Transport failures become typed GatewayErrors here, so the executor never sees aiohttp types.
+Error messages name the provider, never the URL or headers (they may carry keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+
+from portico.adapters.base import UpstreamRequest, UpstreamResponse
+from portico.errors import (
+    UpstreamBadResponse,
+    UpstreamConnectError,
+    UpstreamTimeout,
+)
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_ERROR_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float
+    first_byte: float   # headers, and for streams the first body bytes
+    idle: float         # gap between stream reads
+    total: float        # the whole attempt (already clipped to the request deadline)
+
+
+class StreamResponse:
+    """An open upstream response whose body is read incrementally with idle timeouts."""
+
+    def __init__(self, resp: aiohttp.ClientResponse, timeouts: Timeouts, label: str) -> None:
+        self._resp = resp
+        self._timeouts = timeouts
+        self._label = label
+        self.status = resp.status
+        self.headers = {k.lower(): v for k, v in resp.headers.items()}
+
+    async def read_all(self, limit: int = MAX_ERROR_BODY_BYTES) -> bytes:
+        try:
+            async with asyncio.timeout(self._timeouts.idle):
+                return await self._resp.content.read(limit)
+        except (TimeoutError, aiohttp.ClientError):
+            return b""
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        first = True
+        content = self._resp.content
+        while True:
+            wait = self._timeouts.first_byte if first else self._timeouts.idle
+            try:
+                async with asyncio.timeout(wait):
+                    data = await content.readany()
+            except TimeoutError as exc:
+                what = "first token" if first else "next chunk"
+                raise UpstreamTimeout(
+                    f"{self._label} sent no {what} within {wait:g}s", code="upstream_idle_timeout"
+                ) from exc
+            except aiohttp.ClientError as exc:
+                raise UpstreamBadResponse(
+                    f"{self._label} interrupted the stream", code="upstream_stream_interrupted"
+                ) from exc
+            if not data:
+                return
+            first = False
+            yield data
+
+    def close(self) -> None:
+        """Abort the upstream connection at once (client cancel, cost cut-off)."""
+        self._resp.close()
+
+
+class UpstreamClient:
+    def __init__(self, *, pool_size: int = 1000, user_agent: str = "portico") -> None:
+        self._pool_size = pool_size
+        self._user_agent = user_agent
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=self._pool_size, limit_per_host=0, ttl_dns_cache=300,
+            keepalive_timeout=30,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, auto_decompress=True,
+            headers={"user-agent": self._user_agent}, skip_auto_headers=("accept-encoding",),
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("UpstreamClient.start() was not awaited")
+        return self._session
+
+    def _timeout(self, t: Timeouts) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=None, sock_connect=t.connect, connect=t.connect)
+
+    async def send(self, req: UpstreamRequest, timeouts: Timeouts, label: str,
+                   extra_headers: tuple[tuple[str, str], ...] = ()) -> UpstreamResponse:
+        """A whole request and response within `timeouts.total`."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(timeouts.total):
+                async with self.session.request(
+                    req.method, req.url, data=req.body, headers=req.headers + extra_headers,
+                    allow_redirects=False, timeout=self._timeout(timeouts),
+                ) as resp:
+                    try:
+                        body = await resp.content.read(MAX_BODY_BYTES + 1)
+                    except aiohttp.ClientError as exc:
+                        raise UpstreamBadResponse(
+                            f"{label} closed the connection mid-body",
+                            upstream_status=resp.status,
+                        ) from exc
+                    if len(body) > MAX_BODY_BYTES:
+                        raise UpstreamBadResponse(f"{label} response exceeds the size limit")
+                    headers = {k.lower(): v for k, v in resp.headers.items()}
+                    return UpstreamResponse(status=resp.status, headers=headers, body=body)
+        except TimeoutError as exc:
+            spent = time.monotonic() - started
+            raise UpstreamTimeout(f"{label} did not answer within {spent:.1f}s") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise UpstreamConnectError(f"could not connect to {label}") from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise UpstreamConnectError(f"{label} closed the connection before answering") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamBadResponse(f"{label} sent an invalid HTTP response") from exc
+
+    @asynccontextmanager
+    async def stream(self, req: UpstreamRequest, timeouts: Timeouts, label: str,
+                     extra_headers: tuple[tuple[str, str], ...] = ()
+                     ) -> AsyncIterator[StreamResponse]:
+        """Open a streaming response; headers must arrive within `timeouts.first_byte`."""
+        try:
+            async with asyncio.timeout(min(timeouts.first_byte, timeouts.total)):
+                resp = await self.session.request(
+                    req.method, req.url, data=req.body, headers=req.headers + extra_headers,
+                    allow_redirects=False, timeout=self._timeout(timeouts),
+                )
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"{label} sent no response headers in time") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise UpstreamConnectError(f"could not connect to {label}") from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise UpstreamConnectError(f"{label} closed the connection before answering") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamBadResponse(f"{label} sent an invalid HTTP response") from exc
+        stream = StreamResponse(resp, timeouts, label)
+        try:
+            yield stream
+        finally:
+            resp.release() if resp.content.at_eof() else resp.close()
