@@ -163,7 +163,7 @@ def _assistant_parts(m: c.AssistantMessage, i: int, call_names: dict[str, str]) 
             text = p.text if isinstance(p, c.TextPart) else p.refusal
             if text:
                 parts.append(w.Part(text=text))
-    calls = [(t.id, t.function, f"messages[{i}].tool_calls[{j}]")
+    calls = [(t.id, t.function, f"messages[{i}].tool_calls[{j}].function")
              for j, t in enumerate(m.tool_calls or ())]
     if m.function_call is not None:
         calls.append((m.function_call.name, m.function_call, f"messages[{i}].function_call"))

@@ -73,8 +73,9 @@ def usage(meta: w.UsageMetadata) -> Usage:
     )
 
 
-def candidate_index(cand: w.Candidate, position: int) -> int:
-    return cand.index if cand.index is not None else position
+def candidate_index(cand: w.Candidate) -> int:
+    # proto3 JSON leaves a zero index out.
+    return cand.index or 0
 
 
 def split_parts(parts: list[w.Part], index: int, first_call: int) -> tuple[str, list[ToolCall]]:
@@ -127,8 +128,10 @@ def parse_response(resp: UpstreamResponse, target: Target, created: int) -> Chat
     if body.error is not None:
         raise error_from_status(body.error, resp.status)
     choices: list[Choice] = []
-    for pos, cand in enumerate(body.candidates):
-        index = candidate_index(cand, pos)
+    indices = [candidate_index(cand) for cand in body.candidates]
+    if len(set(indices)) < len(indices):
+        indices = list(range(len(indices)))  # indices left out everywhere: use the order
+    for index, cand in zip(indices, body.candidates, strict=True):
         text, calls = split_parts(cand.content.parts if cand.content else [], index, 0)
         message = ResponseMessage(content=text if text or not calls else None)
         if calls:

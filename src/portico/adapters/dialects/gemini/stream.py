@@ -61,16 +61,15 @@ class GeminiStreamDecoder:
             self._model = body.model_version or self._target.model
         if body.usage_metadata is not None:
             self._usage = body.usage_metadata
-        choices = [c for pos, cand in enumerate(body.candidates)
-                   if (c := self._choice(cand, pos)) is not None]
+        choices = [c for cand in body.candidates if (c := self._choice(cand)) is not None]
         if blocked_reason(body) is not None and not self._blocked:
             self._blocked = True
             choices.append(ChunkChoice(index=0, delta=Delta(role="assistant", content=""),
                                        finish_reason="content_filter"))
         return [self._chunk(choices)] if choices else ()
 
-    def _choice(self, cand: w.Candidate, pos: int) -> ChunkChoice | None:
-        index = candidate_index(cand, pos)
+    def _choice(self, cand: w.Candidate) -> ChunkChoice | None:
+        index = candidate_index(cand)
         state = self._states.setdefault(index, _CandidateState())
         text, calls = split_parts(cand.content.parts if cand.content else [], index, state.calls)
         deltas = [
