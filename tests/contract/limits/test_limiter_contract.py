@@ -164,7 +164,7 @@ async def test_sliding_window_never_bursts(limiter: Limiter, clock: FakeClock) -
     clock.t = 60 * 29_166_667  # start of a window
     one = Amounts(requests=1)
     admitted: list[float] = []
-    for step in range(3 * 60 * 10):  # 3 minutes, 10 attempts a second
+    for _ in range(3 * 60 * 10):  # 3 minutes, 10 attempts a second
         if not isinstance(await limiter.reserve([rule], one), Denied):
             admitted.append(clock.t)
         clock.advance(0.1)
