@@ -82,7 +82,7 @@ def parse_fault(spec: str | bytes) -> Fault:
         if text.startswith("{"):
             return _FAULT_DECODER.decode(text)
         fields: dict[str, object] = {}
-        for item in text.replace(",", ";").split(";"):
+        for item in text.split(";"):
             if not item.strip():
                 continue
             key, sep, value = item.partition("=")
