@@ -18,7 +18,29 @@ def _document() -> dict[str, Any]:
         raise FileNotFoundError(f"OpenAI OpenAPI spec missing at {SPEC_PATH}")
     with SPEC_PATH.open() as f:
         doc: dict[str, Any] = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    return doc
+    fixed: dict[str, Any] = _honour_nullable(doc)
+    return fixed
+
+
+def _honour_nullable(node: Any) -> Any:
+    """Read OpenAPI 3.0 `nullable: true` (still used in OpenAI's 3.1 document) as JSON Schema.
+
+    JSON Schema 2020-12 ignores `nullable`, so `"logprobs": null` or `"finish_reason": null`,
+    which OpenAI itself sends, would otherwise fail validation.
+    """
+    if isinstance(node, list):
+        return [_honour_nullable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _honour_nullable(v) for k, v in node.items()}
+    if out.pop("nullable", False) is not True:
+        return out
+    if isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+        return out
+    return {"anyOf": [out, {"type": "null"}]}
 
 
 @functools.cache
