@@ -16,7 +16,8 @@ from portico.errors import InvalidRequest
 
 from .conftest import body_of, make_request, make_target
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9"
+       "awAAAABJRU5ErkJggg==")
 
 
 def translate(dialect: AnthropicMessagesDialect, target: Target, **fields: Any) -> dict[str, Any]:
