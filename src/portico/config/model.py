@@ -7,7 +7,8 @@ from typing import Literal
 import msgspec
 
 
-class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True,
+              frozen=True):
     pass
 
 

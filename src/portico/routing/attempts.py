@@ -21,7 +21,6 @@ from portico.adapters.base import (
     UpstreamResponse,
 )
 from portico.errors import InvalidRequest, UpstreamBadResponse
-from portico.routing.catalog import Deployment
 from portico.schema.chat import ChatRequest
 from portico.schema.embeddings import EmbeddingRequest, EmbeddingResponse
 from portico.schema.response import ChatResponse
@@ -97,8 +96,8 @@ class Dispatcher:
     def _extra(request_id: str) -> tuple[tuple[str, str], ...]:
         return (("x-portico-request-id", request_id),)
 
-    async def complete(self, request_id: str, target: Target, dep: Deployment,
-                       timeouts: Timeouts, req: ChatRequest) -> Completed:
+    async def complete(self, request_id: str, target: Target, timeouts: Timeouts,
+                       req: ChatRequest) -> Completed:
         dialect = self._dialects[target.provider.dialect]
         upstream = dialect.translate_request(req, target)
         resp = await self._client.send(upstream, timeouts, self._label(target),
@@ -120,8 +119,8 @@ class Dispatcher:
             raise dialect.map_error(resp, target)
         return dialect.parse_embeddings(resp, target, req)
 
-    async def open_stream(self, request_id: str, target: Target, dep: Deployment,
-                          timeouts: Timeouts, req: ChatRequest) -> OpenedStream:
+    async def open_stream(self, request_id: str, target: Target, timeouts: Timeouts,
+                          req: ChatRequest) -> OpenedStream:
         dialect = self._dialects[target.provider.dialect]
         streaming = req if req.stream else msgspec.structs.replace(req, stream=True)
         upstream = dialect.translate_request(streaming, target)

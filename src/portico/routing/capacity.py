@@ -27,7 +27,8 @@ class Lease(Protocol):
 
 
 class CapacityGate(Protocol):
-    async def acquire(self, ctx: RequestContext, target: Target, req: ChatRequest) -> Lease:
+    async def acquire(self, ctx: RequestContext, target: Target,
+                      req: ChatRequest | None) -> Lease:
         """A lease on the target's upstream key; raises RateLimited when none frees in time."""
         ...
 
@@ -43,5 +44,6 @@ class _NoLease:
 class UnlimitedCapacity:
     _lease = _NoLease()
 
-    async def acquire(self, ctx: RequestContext, target: Target, req: ChatRequest) -> Lease:
+    async def acquire(self, ctx: RequestContext, target: Target,
+                      req: ChatRequest | None) -> Lease:
         return self._lease

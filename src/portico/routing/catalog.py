@@ -50,7 +50,7 @@ class Deployment:
     weight: int = 1
     max_tokens_default: int = 4096
     context_window: int | None = None
-    timeouts: TimeoutConfig = TimeoutConfig()
+    timeouts: TimeoutConfig = field(default_factory=TimeoutConfig)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from portico.store.records import AttemptRow
 from portico.upstream.client import Timeouts
 
 T = TypeVar("T")
-Attempt = Callable[[Target, Deployment, Timeouts, ChatRequest], Awaitable[T]]
+Attempt = Callable[[Target, Deployment, Timeouts], Awaitable[T]]
 
 # Retries on the same deployment before failing over, by error kind (config may override).
 DEFAULT_RETRIES = {"429": 3, "503": 3, "5xx": 2, "timeout": 1, "bad_response": 1}
@@ -110,10 +110,12 @@ class Executor:
     def dialect(self, target: Target) -> Dialect:
         return self._dialects[target.provider.dialect]
 
-    async def run(self, ctx: RequestContext, req: ChatRequest, attempt: Attempt[T]
-                  ) -> tuple[T, Lease]:
-        """The first successful attempt's result and its capacity lease (to settle)."""
-        group = self._catalog.resolve(req.model)
+    async def run(self, ctx: RequestContext, model: str, attempt: Attempt[T],
+                  req: ChatRequest | None = None) -> tuple[T, Lease]:
+        """The first successful attempt's result and its capacity lease (to settle).
+
+        `req` (chat only) lets the capacity gate size its reservation."""
+        group = self._catalog.resolve(model)
         if not ctx.deadline:
             ctx.deadline = ctx.started + self._retry.deadline_seconds
         self._budget.on_request()
@@ -123,7 +125,7 @@ class Executor:
             return result
         raise self._final(state)
 
-    async def _run_group(self, ctx: RequestContext, req: ChatRequest, group: ModelGroup,
+    async def _run_group(self, ctx: RequestContext, req: ChatRequest | None, group: ModelGroup,
                          attempt: Attempt[T], state: _Run) -> tuple[T, Lease] | None:
         for dep in self._planner.plan(group):
             for target in self._rotate(dep.targets):
@@ -143,7 +145,7 @@ class Executor:
                         ctx, req, self._catalog.resolve(fallback), attempt, state)
         return None
 
-    async def _on_target(self, ctx: RequestContext, req: ChatRequest, dep: Deployment,
+    async def _on_target(self, ctx: RequestContext, req: ChatRequest | None, dep: Deployment,
                          target: Target, attempt: Attempt[T], state: _Run
                          ) -> tuple[Action, tuple[T, Lease] | None]:
         breaker = self._breakers.get(target.deployment)
@@ -163,10 +165,8 @@ class Executor:
                 state.capacity_denied = denied
                 return Action.NEXT, None
             state.attempts += 1
-            prepared = self._with_max_tokens(req, dep)
             try:
-                value = await attempt(target, dep, self._timeouts(dep, ctx.deadline - now),
-                                      prepared)
+                value = await attempt(target, dep, self._timeouts(dep, ctx.deadline - now))
             except GatewayError as err:
                 await lease.release(err)
                 self._record(ctx, state, target, err, now)
@@ -227,6 +227,9 @@ class Executor:
             return last
         return AllTargetsFailed(last, tuple(state.records))
 
+    def timeouts_for(self, dep: Deployment) -> Timeouts:
+        return self._timeouts(dep, self._retry.deadline_seconds)
+
     def _timeouts(self, dep: Deployment, remaining: float) -> Timeouts:
         t = dep.timeouts
         total = max(0.001, min(t.total, remaining))
@@ -240,10 +243,10 @@ class Executor:
         i = self._rng.randrange(len(targets))
         return targets[i:] + targets[:i]
 
-    @staticmethod
-    def _with_max_tokens(req: ChatRequest, dep: Deployment) -> ChatRequest:
-        """`max_tokens` is always set upstream: the deployment's default when the client
-        gave none, so reservations and cost ceilings have a bound."""
-        if req.output_cap is not None:
-            return req
-        return msgspec.structs.replace(req, max_tokens=dep.max_tokens_default)
+
+def with_max_tokens(req: ChatRequest, dep: Deployment) -> ChatRequest:
+    """`max_tokens` is always set upstream: the deployment's default when the client gave
+    none, so reservations and cost ceilings have a bound."""
+    if req.output_cap is not None:
+        return req
+    return msgspec.structs.replace(req, max_tokens=dep.max_tokens_default)

@@ -3,7 +3,6 @@ non-streaming and the SSE form."""
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import ChunkFilter, Outcome
 from portico.routing.attempts import Completed, OpenedStream
 from portico.routing.capacity import Lease
+from portico.routing.executor import with_max_tokens
 from portico.schema.chat import ChatRequest
 from portico.schema.response import Usage
 from portico.schema.stream import ChatChunk
@@ -95,7 +95,10 @@ class ChatHandler:
 
         completed: Completed
         completed, lease = await gw.executor.run(
-            ctx, req, functools.partial(gw.dispatcher.complete, ctx.request_id))
+            ctx, req.model,
+            lambda t, d, to: gw.dispatcher.complete(ctx.request_id, t, to,
+                                                    with_max_tokens(req, d)),
+            req)
         resp = completed.response
         ctx.usage = resp.usage
         await lease.settle(resp.usage, completed.headers)
@@ -109,7 +112,10 @@ class ChatHandler:
 
         opened: OpenedStream
         opened, lease = await gw.executor.run(
-            ctx, req, functools.partial(gw.dispatcher.open_stream, ctx.request_id))
+            ctx, req.model,
+            lambda t, d, to: gw.dispatcher.open_stream(ctx.request_id, t, to,
+                                                       with_max_tokens(req, d)),
+            req)
         filters = [f for h in gw.hooks if (f := h.chunk_filter(ctx)) is not None]
         events = StreamRun(gw, ctx, req, opened, lease, filters)
         headers = [(k.encode(), v.encode()) for k, v in route_headers(ctx).items()]

@@ -26,7 +26,7 @@ class SSEResponse(Response):
                  keepalive: float, on_disconnect: Callable[[], None]) -> None:
         super().__init__(status_code=200)
         self._events = events
-        self._headers = headers
+        self._extra_headers = headers
         self._keepalive = keepalive
         self._on_disconnect = on_disconnect
         self._last_send = 0.0
@@ -34,7 +34,7 @@ class SSEResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [*SSE_HEADERS, *self._headers]})
+                    "headers": [*SSE_HEADERS, *self._extra_headers]})
         self._last_send = time.monotonic()
         watcher = asyncio.create_task(self._watch(receive))
         pinger = asyncio.create_task(self._ping(send)) if self._keepalive > 0 else None

@@ -1,0 +1,19 @@
+"""The `portico` command: serve, check-config, keys, spend, prices, audit, simulate."""
+
+from __future__ import annotations
+
+import click
+
+from portico.cli.admin import audit, keys, spend
+from portico.cli.prices import prices
+from portico.cli.serve import check_config, serve, simulate
+
+
+@click.group()
+@click.version_option(package_name="portico")
+def main() -> None:
+    """Portico, an OpenAI-compatible LLM gateway."""
+
+
+for command in (serve, check_config, simulate, keys, spend, prices, audit):
+    main.add_command(command)

@@ -1,0 +1,107 @@
+"""The ASGI app factory: routes with declared permissions, lifespan that builds the gateway."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from portico.config.model import PorticoConfig
+from portico.errors import GatewayError, InvalidRequest, NotFound
+from portico.server import routes_admin as admin
+from portico.server import routes_public as public
+from portico.server.chat import ChatHandler
+from portico.server.endpoint import RouteSpec, wrap
+from portico.server.errors import error_response
+from portico.server.gateway import Gateway, build_gateway
+from portico.server.openapi import openapi_document
+from portico.server.principal import Permission, Principal
+from portico.server.request_id import RequestIdMiddleware
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+
+async def _chat_placeholder(gw: Gateway, request: Request, principal: Principal) -> Response:
+    raise InvalidRequest("handled by ChatHandler")  # pragma: no cover - never routed
+
+
+def route_table() -> tuple[RouteSpec, ...]:
+    """Every route and the permission it needs; a test fails on a route missing here."""
+    P, C, A = Permission.PUBLIC, Permission.CLIENT, Permission.ADMIN
+    return (
+        RouteSpec("/v1/chat/completions", ("POST",), C, _chat_placeholder,
+                  "Create a chat completion (OpenAI format), streaming or not"),
+        RouteSpec("/v1/embeddings", ("POST",), C, public.embeddings, "Create embeddings"),
+        RouteSpec("/v1/models", ("GET",), C, public.list_models, "Models this key may use"),
+        RouteSpec("/health/live", ("GET",), P, public.live, "Liveness probe"),
+        RouteSpec("/health/ready", ("GET",), P, public.ready, "Readiness: store reachable"),
+        RouteSpec("/admin/keys", ("POST",), A, admin.create_key, "Create a virtual key"),
+        RouteSpec("/admin/keys", ("GET",), A, admin.list_keys, "List virtual keys"),
+        RouteSpec("/admin/keys/{key_id}", ("GET",), A, admin.key_info, "Show a virtual key"),
+        RouteSpec("/admin/keys/{key_id}", ("DELETE",), A, admin.revoke_key,
+                  "Revoke a virtual key"),
+        RouteSpec("/admin/breakers", ("GET",), A, admin.breakers, "Circuit breaker states"),
+        RouteSpec("/v1/usage", ("GET",), C, admin.usage,
+                  "Ledger rows (a virtual key sees only its own)"),
+        RouteSpec("/v1/spend", ("GET",), C, admin.spend,
+                  "Spend report (a virtual key sees only its own)"),
+        RouteSpec("/v1/audit", ("GET",), C, admin.audit_list,
+                  "Audit events (a virtual key sees only its own)"),
+        RouteSpec("/admin/audit/verify", ("GET",), A, admin.audit_verify,
+                  "Verify the audit hash chain"),
+        RouteSpec("/openapi.json", ("GET",), P, _openapi, "This API's OpenAPI document"),
+    )
+
+
+async def _openapi(gw: Gateway, request: Request, principal: Principal) -> Response:
+    return Response(openapi_document(route_table()), media_type="application/json")
+
+
+def create_app(config: PorticoConfig, *, gateway: Gateway | None = None) -> ASGIApp:
+    """The app; the gateway is built at startup unless one is handed in (tests)."""
+    holder: dict[str, Gateway] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gw = gateway or await build_gateway(config)
+        holder["gw"] = gw
+        _mount(app, gw)
+        try:
+            yield
+        finally:
+            if gateway is None:
+                await gw.close()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        rid: str = getattr(request.state, "request_id", "")
+        return error_response(NotFound(f"no route {request.method} {request.url.path}"), rid)
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        rid: str = getattr(request.state, "request_id", "")
+        err = GatewayErrorMethod(f"method {request.method} not allowed here")
+        return error_response(err, rid)
+
+    app = Starlette(lifespan=lifespan,
+                    exception_handlers={404: not_found, 405: method_not_allowed})
+    return RequestIdMiddleware(app)
+
+
+class GatewayErrorMethod(GatewayError):
+    status = 405
+    type = "invalid_request_error"
+    default_code = "method_not_allowed"
+
+
+def _mount(app: Starlette, gw: Gateway) -> None:
+    chat = ChatHandler(gw)
+    routes: list[Route] = []
+    for spec in route_table():
+        endpoint = chat.__call__ if spec.path == "/v1/chat/completions" else wrap(gw, spec)
+        routes.append(Route(spec.path, endpoint, methods=list(spec.methods)))
+    app.router.routes.extend(routes)

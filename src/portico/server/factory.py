@@ -1,0 +1,12 @@
+"""Import-string app factory for multi-worker uvicorn: reads the config named by the env."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp
+
+from portico.cli._common import load
+from portico.server.app import create_app
+
+
+def app_from_environment() -> ASGIApp:
+    return create_app(load(None))

@@ -1,0 +1,140 @@
+"""The gateway's object graph, built once per process by the app factory (no module state)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.responses import Response
+
+from portico.accounting.prices import PriceCatalog, UsageCounts
+from portico.accounting.tokens import TokenCounter
+from portico.adapters.base import Dialect, ProviderSpec
+from portico.adapters.providers import builtin_providers
+from portico.adapters.registry import build_dialects
+from portico.clock import Clock, SystemClock
+from portico.config.model import PorticoConfig
+from portico.config.secrets import resolve_secret
+from portico.errors import GatewayError
+from portico.pipeline.context import RequestContext
+from portico.pipeline.hooks import Hook, Outcome
+from portico.pipeline.keys import KeyService, derive_hash_secret
+from portico.pipeline.ledger import LedgerHook
+from portico.routing.attempts import Dispatcher
+from portico.routing.breaker import BreakerBoard
+from portico.routing.capacity import CapacityGate, UnlimitedCapacity
+from portico.routing.catalog import ModelCatalog, build_catalog
+from portico.routing.cooldown import KeyCooldown
+from portico.routing.executor import Executor
+from portico.routing.retry import RetryBudget
+from portico.schema.chat import ChatRequest
+from portico.schema.response import Usage
+from portico.secret import Secret
+from portico.server.errors import error_response
+from portico.store import open_store
+from portico.store.base import Store
+from portico.store.journal import Journal
+from portico.upstream.client import UpstreamClient
+
+log = logging.getLogger("portico.gateway")
+
+
+class CatalogCosts:
+    """Prices usage with the catalog; None (not zero) when a model has no price."""
+
+    def __init__(self, catalog: PriceCatalog) -> None:
+        self._catalog = catalog
+
+    def cost(self, provider: str, model: str, usage: Usage, at_ms: int) -> int | None:
+        price = self._catalog.lookup(provider, model, at_ms)
+        if price is None:
+            return None
+        return self._catalog.cost(price, UsageCounts.from_usage(usage))
+
+
+@dataclass
+class Gateway:
+    config: PorticoConfig
+    clock: Clock
+    specs: dict[str, ProviderSpec]
+    catalog: ModelCatalog
+    dialects: dict[str, Dialect]
+    client: UpstreamClient
+    dispatcher: Dispatcher
+    executor: Executor
+    breakers: BreakerBoard
+    store: Store
+    journal: Journal
+    keys: KeyService
+    prices: PriceCatalog
+    tokens: TokenCounter
+    master: Secret | None
+    hooks: list[Hook] = field(default_factory=list)
+
+    def render_error(self, err: GatewayError, ctx: RequestContext) -> Response:
+        ctx.status, ctx.http_status, ctx.error_code = "error", err.status, err.code
+        headers = {"x-portico-attempts": str(len(ctx.attempts))}
+        return error_response(err, ctx.request_id, headers)
+
+    async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
+        # Every hook's finalize runs even if an earlier one fails: the ledger must be written.
+        for hook in reversed(self.hooks):
+            try:
+                await hook.finalize(ctx, outcome)
+            except Exception:
+                log.exception("finalize hook %s failed for %s", hook.name, ctx.request_id)
+
+    def estimate_prompt_tokens(self, ctx: RequestContext, req: ChatRequest) -> int:
+        target = ctx.target
+        provider = target.provider.name if target else "openai"
+        model = target.model if target else req.model
+        return self.tokens.count_request(provider, model, req).tokens
+
+    async def close(self) -> None:
+        await self.journal.close()
+        await self.client.close()
+        await self.store.close()
+
+
+async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
+                        rng: random.Random | None = None,
+                        capacity: CapacityGate | None = None) -> Gateway:
+    clock = clock or SystemClock()
+    rng = rng or random.Random()
+    specs = builtin_providers()
+    catalog = build_catalog(config, specs)
+    dialects = build_dialects(clock.wall)
+    master = resolve_secret(config.master_key, "master_key") if config.master_key else None
+    if config.key_hash_secret:
+        pepper = resolve_secret(config.key_hash_secret, "key_hash_secret")
+    elif master is not None:
+        pepper = derive_hash_secret(master)
+    else:
+        # Without a master key no virtual key can be minted; a per-process pepper keeps
+        # lookups well-defined (and refuses every presented key).
+        pepper = Secret(random.SystemRandom().randbytes(32).hex())
+    store = await open_store(config.store.url)
+    await store.migrate()
+    journal = Journal(store, Path(config.store.journal_path or "portico-journal"),
+                      flush_interval_ms=config.store.flush_interval_ms)
+    await journal.start()
+    client = UpstreamClient()
+    await client.start()
+    breakers = BreakerBoard(config.breaker, clock)
+    executor = Executor(
+        catalog=catalog, dialects=dialects, breakers=breakers, cooldown=KeyCooldown(clock),
+        budget=RetryBudget(clock, ratio=config.retry.budget_ratio), retry=config.retry,
+        clock=clock, rng=rng, capacity=capacity or UnlimitedCapacity(),
+    )
+    prices = PriceCatalog.load_builtin()
+    gw = Gateway(
+        config=config, clock=clock, specs=specs, catalog=catalog, dialects=dialects,
+        client=client, dispatcher=Dispatcher(client, dialects), executor=executor,
+        breakers=breakers, store=store, journal=journal,
+        keys=KeyService(store, pepper, clock, master), prices=prices,
+        tokens=TokenCounter(), master=master,
+    )
+    gw.hooks.append(LedgerHook(journal, CatalogCosts(prices), clock))
+    return gw

@@ -1,0 +1,72 @@
+"""Client routes besides chat: models, embeddings; and the health probes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portico.errors import GatewayError, GatewayUnavailable, PermissionDenied
+from portico.pipeline.context import RequestContext
+from portico.pipeline.hooks import Outcome
+from portico.schema.embeddings import EmbeddingRequest
+from portico.schema.models import Model, ModelList
+from portico.schema.response import Usage
+from portico.server.body import decode, read_body
+from portico.server.chat import allowed as _allowed
+from portico.server.chat import route_headers
+from portico.server.principal import Principal
+
+if TYPE_CHECKING:
+    from portico.server.gateway import Gateway
+
+JSON = "application/json"
+
+
+async def list_models(gw: Gateway, request: Request, principal: Principal) -> Response:
+    names = [n for n in gw.catalog.model_names() if _allowed(principal, n)]
+    created = int(gw.clock.wall())
+    models = ModelList(data=[Model(id=n, created=created, owned_by="portico") for n in names])
+    return Response(msgspec.json.encode(models), media_type=JSON)
+
+
+async def embeddings(gw: Gateway, request: Request, principal: Principal) -> Response:
+    body = await read_body(request, gw.config.server.max_body_bytes)
+    req = decode(body, EmbeddingRequest, gw.config.server.max_json_depth)
+    if not _allowed(principal, req.model):
+        raise PermissionDenied(f"this key may not use the model `{req.model}`", param="model",
+                               code="model_not_allowed")
+    rid: str = request.state.request_id
+    ctx = RequestContext(request_id=rid, started=gw.clock.monotonic(),
+                         ts_ms=int(gw.clock.wall() * 1000), endpoint="embeddings",
+                         key=principal.key, is_master=principal.is_master,
+                         model_requested=req.model)
+    outcome = Outcome()
+    try:
+        result, lease = await gw.executor.run(
+            ctx, req.model, lambda t, d, to: gw.dispatcher.embed(rid, t, to, req))
+        tokens = result.usage.prompt_tokens
+        ctx.usage = Usage(prompt_tokens=tokens, total_tokens=tokens)
+        await lease.settle(ctx.usage, None)
+        return Response(msgspec.json.encode(result), media_type=JSON,
+                        headers=route_headers(ctx))
+    except GatewayError as err:
+        ctx.status, ctx.http_status, ctx.error_code = "error", err.status, err.code
+        outcome = Outcome(error=err)
+        raise
+    finally:
+        await gw.finalize(ctx, outcome)
+
+
+async def live(gw: Gateway, request: Request, principal: Principal) -> Response:
+    return Response(b'{"status":"ok"}', media_type=JSON)
+
+
+async def ready(gw: Gateway, request: Request, principal: Principal) -> Response:
+    if not await gw.store.ping():
+        raise GatewayUnavailable("the store is not reachable", code="store_unreachable")
+    return Response(b'{"status":"ready"}', media_type=JSON)
+
+
