@@ -1,0 +1,1 @@
+"""One contract suite for the SQL store over real SQLite and the real local PostgreSQL."""
