@@ -4,6 +4,7 @@ Only this package and `portico.store` may import `redis`.
 """
 
 from portico.limits._periods import period_end, period_key
+from portico.limits.adaptive import AdaptiveConcurrency, AdaptiveConfig, AdaptiveRegistry
 from portico.limits.base import (
     RATE_KINDS,
     Algorithm,
@@ -21,11 +22,16 @@ from portico.limits.base import (
     Sleep,
 )
 from portico.limits.fallback import FallbackLimiter
+from portico.limits.headers import remaining_from_headers
 from portico.limits.memory import MemoryLimiter
+from portico.limits.queue import Priority, PriorityGate
 from portico.limits.redis_limiter import RedisLimiter
 
 __all__ = [
     "RATE_KINDS",
+    "AdaptiveConcurrency",
+    "AdaptiveConfig",
+    "AdaptiveRegistry",
     "Algorithm",
     "Amounts",
     "BudgetPeriod",
@@ -39,9 +45,12 @@ __all__ = [
     "Limiter",
     "LimiterUnavailable",
     "MemoryLimiter",
+    "Priority",
+    "PriorityGate",
     "RedisLimiter",
     "Reservation",
     "Sleep",
     "period_end",
     "period_key",
+    "remaining_from_headers",
 ]

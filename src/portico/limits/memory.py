@@ -29,6 +29,7 @@ from portico.limits.base import Amounts, Clock, Denied, DenyReason, LimitRule
 class _Bucket:
     level: float
     ts: float
+    full_at: float = 0.0  # when it refills completely (then the entry can be dropped)
 
 
 class MemoryLimiter:
@@ -82,7 +83,7 @@ class MemoryLimiter:
             case 1:
                 bucket = self._bucket(e, t)
                 bucket.level = min(bucket.level, float(remaining))
-                self._buckets[e.key] = bucket
+                self._store(e, bucket)
             case 2:
                 missing = math.ceil((cap - remaining) - self._estimate(e, t))
                 if missing > 0:
@@ -105,6 +106,11 @@ class MemoryLimiter:
             rate = cap / e.rule.window_seconds
             return _Bucket(min(float(cap), b.level + (t - b.ts) * rate), t)
         return _Bucket(b.level, b.ts)  # a peer's clock ran ahead: no refill, keep its stamp
+
+    def _store(self, e: Entry, b: _Bucket) -> None:
+        cap = e.rule.capacity
+        b.full_at = b.ts + (cap - b.level) * e.rule.window_seconds / cap if cap > 0 else b.ts
+        self._buckets[e.key] = b
 
     def _estimate(self, e: Entry, t: float) -> float:
         elapsed = t - e.mark
@@ -152,7 +158,7 @@ class MemoryLimiter:
             case 1:
                 b = self._bucket(e, t)
                 b.level -= e.amount
-                self._buckets[e.key] = b
+                self._store(e, b)
             case 2:
                 self._add(e.key, e.amount, e.mark + 2 * e.rule.window_seconds)
             case 3:
@@ -167,7 +173,7 @@ class MemoryLimiter:
                 case 1:
                     b = self._bucket(e, t)
                     b.level = min(float(e.rule.capacity), b.level + refund)
-                    self._buckets[e.key] = b
+                    self._store(e, b)
                 case 2:
                     if refund > 0 and e.key in self._counters:
                         self._counters[e.key] = max(0, self._counters[e.key] - refund)
@@ -187,5 +193,7 @@ class MemoryLimiter:
         for key in [k for k, exp in self._counter_expiry.items() if exp + 120.0 < t]:
             del self._counter_expiry[key]
             self._counters.pop(key, None)
-        for key in [k for k, v in self._leases.items() if self._held(k, t) == 0 and not v]:
+        for key in [k for k in self._leases if self._held(k, t) == 0]:
             del self._leases[key]
+        for key in [k for k, b in self._buckets.items() if b.full_at < t]:
+            del self._buckets[key]

@@ -53,3 +53,16 @@ def test_budget_periods_are_utc_calendar(period: BudgetPeriod, now: float, key: 
                                          end: float) -> None:
     assert period_key(period, now) == key
     assert period_end(period, now) == end
+
+
+async def test_memory_limiter_prunes_idle_state() -> None:
+    from portico.limits import MemoryLimiter
+
+    t = [1_000.0]
+    limiter = MemoryLimiter(clock=lambda: t[0])
+    rule = LimitRule(LimitKey("vkey:x", LimitKind.TOKENS_PER_MINUTE), 100)
+    conc = LimitRule(LimitKey("vkey:x", LimitKind.CONCURRENCY), 1, lease_seconds=5)
+    await limiter.reserve([rule, conc], Amounts(tokens=50, concurrency=1))
+    t[0] += 3_600
+    await limiter.reserve([], Amounts())
+    assert not limiter._buckets and not limiter._leases
