@@ -189,3 +189,41 @@ def test_model_prefix_is_not_doubled() -> None:
     from dataclasses import replace
     up = dialect().translate_request(chat(), replace(TARGET, model="models/gemini-2.0-flash"))
     assert up.url == f"{BASE}/models/gemini-2.0-flash:generateContent"
+
+
+def test_dialect_satisfies_protocols() -> None:
+    from portico.adapters.base import Dialect, EmbeddingDialect, StreamDecoder
+    from portico.adapters.dialects.gemini import GeminiDialect
+
+    d: Dialect = GeminiDialect()
+    e: EmbeddingDialect = GeminiDialect()
+    s: StreamDecoder = GeminiDialect().open_stream(TARGET, chat())
+    assert d.name == "gemini" and e is not None and not s.done
+
+
+def test_audio_and_file_parts_inline() -> None:
+    b = body(messages=[{"role": "user", "content": [
+        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+        {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0=",
+                                  "filename": "a.pdf"}},
+    ]}])
+    assert [p["inlineData"] for p in b["contents"][0]["parts"]] == [
+        {"mimeType": "audio/wav", "data": "UklGRg=="},
+        {"mimeType": "application/pdf", "data": "JVBERi0="}]
+    with pytest.raises(InvalidRequest) as exc:
+        body(messages=[{"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]}])
+    assert exc.value.param == "messages[0].content[0]"
+
+
+def test_legacy_functions() -> None:
+    b = body(functions=[{"name": "f", "parameters": {"type": "object"}}],
+             function_call={"name": "f"},
+             messages=[{"role": "user", "content": "x"},
+                       {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}},
+                       {"role": "function", "name": "f", "content": "done"}])
+    assert b["tools"] == [{"functionDeclarations": [
+        {"name": "f", "parametersJsonSchema": {"type": "object"}}]}]
+    assert b["toolConfig"]["functionCallingConfig"] == {
+        "mode": "ANY", "allowedFunctionNames": ["f"]}
+    assert b["contents"][2] == {"role": "user", "parts": [
+        {"functionResponse": {"name": "f", "response": {"content": "done"}}}]}

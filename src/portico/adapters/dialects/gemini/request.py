@@ -123,8 +123,8 @@ def _user_parts(content: str | list[c.UserPart], i: int) -> list[w.Part]:
         elif isinstance(p, c.ImagePart):
             parts.append(_image_part(p.image_url.url, param + ".image_url.url"))
         elif isinstance(p, c.AudioPart):
-            fmt = p.input_audio.format
-            mime = mimetypes.types_map.get("." + fmt, "audio/" + fmt)
+            # OpenAI's formats (wav, mp3) are Gemini's audio/wav and audio/mp3 names as they are.
+            mime = "audio/" + p.input_audio.format
             parts.append(w.Part(inline_data=w.Blob(mime_type=mime, data=p.input_audio.data)))
         elif isinstance(p, c.FilePart):
             if not p.file.file_data:
