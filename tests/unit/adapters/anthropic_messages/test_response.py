@@ -13,7 +13,7 @@ from portico.errors import UpstreamBadResponse, UpstreamUnavailable
 from portico.schema.response import ChatResponse
 from tests.support.openapi import validate
 
-from .conftest import FIXED_NOW, fixture_bytes, make_request, response
+from .conftest import FIXED_NOW, fixture_bytes, make_request, make_target, response
 
 
 def parse(dialect: AnthropicMessagesDialect, target: Target, body: bytes) -> ChatResponse:
@@ -133,3 +133,12 @@ def test_error_object_with_2xx_status_is_mapped(dialect: AnthropicMessagesDialec
     with pytest.raises(UpstreamUnavailable):
         dialect.parse_response(response(fixture_bytes("error_overloaded_529.json"), 529),
                                target, make_request())
+
+
+def test_satisfies_the_dialect_protocol() -> None:
+    from portico.adapters.base import Dialect, StreamDecoder
+
+    dialect: Dialect = AnthropicMessagesDialect(lambda: 1.0)  # checked by mypy --strict
+    assert dialect.name == "anthropic_messages"
+    decoder: StreamDecoder = dialect.open_stream(make_target(), make_request(stream=True))
+    assert decoder.done is False

@@ -28,7 +28,7 @@ class AnthropicMessagesDialect:
 
     __slots__ = ("_clock",)
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
 
     def translate_request(self, req: ChatRequest, target: Target) -> UpstreamRequest:
