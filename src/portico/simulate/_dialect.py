@@ -60,6 +60,7 @@ Endpoint = Callable[[bytes, bytes], Prepared]
 class Dialect(Protocol):
     name: str
     request_id_header: bytes
+    auth_status: int
 
     def route(self, method: str, path: str) -> Endpoint | None: ...
 

@@ -112,6 +112,7 @@ def _sse(kind: str, payload: object) -> bytes:
 class AnthropicDialect:
     name = "anthropic"
     request_id_header = b"request-id"
+    auth_status = 401
 
     def __init__(self, *, seed: int, chunks: int) -> None:
         self._seed = seed

@@ -65,6 +65,13 @@ class SimApp:
             return
         if kind != "http":
             return
+        if scope["path"].startswith("/_sim/"):
+            # Control calls are not upstream traffic: they stay out of the ledger.
+            entry = LedgerEntry(seq=0, sim_id="control", request_id=None,
+                                method=scope["method"], path=scope["path"])
+            await self._control(Exchange(scope, receive, send, entry), scope["method"],
+                                scope["path"])
+            return
         headers: dict[bytes, bytes] = dict(scope["headers"])
         request_id = headers.get(b"x-portico-request-id") or headers.get(b"x-request-id")
         seq = self.ledger.next_seq()
@@ -92,9 +99,6 @@ class SimApp:
     async def _dispatch(self, ex: Exchange, headers: dict[bytes, bytes]) -> None:
         path: str = ex.scope["path"]
         method: str = ex.scope["method"]
-        if path.startswith("/_sim/"):
-            await self._control(ex, method, path)
-            return
         entry = ex.entry
         query: bytes = ex.scope.get("query_string", b"")
         entry.auth_present = self.dialect.auth_present(headers, query)
@@ -112,7 +116,7 @@ class SimApp:
             if endpoint is None:
                 raise SimError(404, f"Unknown request URL: {method} {path}", "not_found")
             if not entry.auth_present:
-                raise SimError(401, "No API key provided.", "auth")
+                raise SimError(self.dialect.auth_status, "", "auth")
             prepared = endpoint(body, query)
         except FaultSpecError as exc:
             await self._error(ex, base, SimError(400, str(exc)), None)

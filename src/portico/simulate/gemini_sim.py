@@ -126,6 +126,7 @@ def _duration(seconds: float) -> str:
 class GeminiDialect:
     name = "gemini"
     request_id_header = b"x-goog-request-id"
+    auth_status = 403  # a call without a key is an unregistered caller
 
     def __init__(self, *, seed: int, chunks: int) -> None:
         self._seed = seed
@@ -155,8 +156,6 @@ class GeminiDialect:
             or headers.get(b"authorization", b"").lower().startswith(b"bearer ")
 
     def error(self, status: int, message: str, kind: str | None, fault: Fault | None) -> bytes:
-        if kind == "auth":
-            status = 403
         grpc = kind if kind not in (None, "auth", "not_found") else _STATUSES.get(status, "UNKNOWN")
         msg = message or _DEFAULT_MESSAGES.get(status, "Request failed.")
         err: dict[str, object] = {"code": status, "message": msg, "status": grpc}

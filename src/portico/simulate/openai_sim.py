@@ -143,6 +143,7 @@ def _text(msg: _Message) -> str:
 class OpenAIDialect:
     name = "openai"
     request_id_header = b"x-request-id"
+    auth_status = 401
 
     def __init__(self, *, seed: int, chunks: int) -> None:
         self._seed = seed

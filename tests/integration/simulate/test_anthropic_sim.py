@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import aiohttp
 import anthropic
+from anthropic.types import MessageParam, ToolParam
 
 from portico.simulate import Simulator
 
-USER = [{"role": "user", "content": "hello claude simulator"}]
-TOOL = {
+USER: list[MessageParam] = [{"role": "user", "content": "hello claude simulator"}]
+TOOL: ToolParam = {
     "name": "lookup",
     "description": "look a thing up",
     "input_schema": {
@@ -27,7 +26,7 @@ def client(sim: Simulator) -> anthropic.AsyncAnthropic:
 
 async def test_create_text(anthropic_sim: Simulator) -> None:
     msg = await client(anthropic_sim).messages.create(
-        model="claude-x", max_tokens=100, messages=USER, system="be brief"  # type: ignore[arg-type]
+        model="claude-x", max_tokens=100, messages=USER, system="be brief"
     )
     assert msg.type == "message" and msg.role == "assistant" and msg.model == "claude-x"
     block = msg.content[0]
@@ -41,16 +40,16 @@ async def test_create_text(anthropic_sim: Simulator) -> None:
 
 async def test_max_tokens_stop_reason(anthropic_sim: Simulator) -> None:
     msg = await client(anthropic_sim).messages.create(
-        model="claude-x", max_tokens=3, messages=USER  # type: ignore[arg-type]
+        model="claude-x", max_tokens=3, messages=USER
     )
     assert msg.stop_reason == "max_tokens" and msg.usage.output_tokens == 3
 
 
 async def test_stream_text_events_and_usage(anthropic_sim: Simulator) -> None:
     sdk = client(anthropic_sim)
-    plain = await sdk.messages.create(model="c", max_tokens=100, messages=USER)  # type: ignore[arg-type]
+    plain = await sdk.messages.create(model="c", max_tokens=100, messages=USER)
     kinds: list[str] = []
-    async with sdk.messages.stream(model="c", max_tokens=100, messages=USER) as stream:  # type: ignore[arg-type]
+    async with sdk.messages.stream(model="c", max_tokens=100, messages=USER) as stream:
         async for event in stream:
             kinds.append(event.type)
         final = await stream.get_final_message()
@@ -80,7 +79,7 @@ async def test_stream_has_pings_and_wire_order(anthropic_sim: Simulator,
 async def test_tool_use_create_and_stream(anthropic_sim: Simulator) -> None:
     sdk = client(anthropic_sim)
     msg = await sdk.messages.create(
-        model="c", max_tokens=100, messages=USER, tools=[TOOL],  # type: ignore[list-item]
+        model="c", max_tokens=100, messages=USER, tools=[TOOL],
         tool_choice={"type": "any"},
     )
     assert msg.stop_reason == "tool_use"
@@ -88,7 +87,7 @@ async def test_tool_use_create_and_stream(anthropic_sim: Simulator) -> None:
     assert block.type == "tool_use" and block.input == {"query": "sim", "limit": 1}
     deltas = 0
     async with sdk.messages.stream(
-        model="c", max_tokens=100, tools=[TOOL],  # type: ignore[list-item]
+        model="c", max_tokens=100, tools=[TOOL],
         messages=[{"role": "user", "content": "use a tool"}],
     ) as stream:
         async for event in stream:
@@ -119,8 +118,8 @@ async def test_missing_max_tokens_is_invalid_request(anthropic_sim: Simulator,
 
 async def test_count_tokens_and_models(anthropic_sim: Simulator) -> None:
     sdk = client(anthropic_sim)
-    counted = await sdk.messages.count_tokens(model="c", messages=USER)  # type: ignore[arg-type]
-    msg = await sdk.messages.create(model="c", max_tokens=10, messages=USER)  # type: ignore[arg-type]
+    counted = await sdk.messages.count_tokens(model="c", messages=USER)
+    msg = await sdk.messages.create(model="c", max_tokens=10, messages=USER)
     assert counted.input_tokens == msg.usage.input_tokens
     models = await sdk.models.list()
     assert [m.id for m in models.data]

@@ -19,7 +19,8 @@ TOOLS = [{"functionDeclarations": [{
 
 async def post(http: aiohttp.ClientSession, sim: Simulator, path: str, body: object,
                headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    async with http.post(sim.base_url + path, json=body, headers=KEY if headers is None else headers) as resp:
+    sent = KEY if headers is None else headers
+    async with http.post(sim.base_url + path, json=body, headers=sent) as resp:
         return resp.status, await resp.json(content_type=None)
 
 

@@ -7,12 +7,19 @@ import json
 import aiohttp
 import openai
 import pytest
+from openai.types.chat import (
+    ChatCompletionMessageParam,
+    ChatCompletionToolChoiceOptionParam,
+    ChatCompletionToolParam,
+)
 
 from portico.simulate import Simulator
 from tests.support.openapi import validate
 
-USER = [{"role": "user", "content": "hello there simulated world"}]
-WEATHER = {
+USER: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "hello there simulated world"}
+]
+WEATHER: ChatCompletionToolParam = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -103,19 +110,21 @@ async def test_stream_without_include_usage_has_no_usage_chunk(openai_sim: Simul
         ("just chat", {"type": "function", "function": {"name": "get_weather"}}, True),
     ],
 )
-async def test_tool_calls(openai_sim: Simulator, content: str, choice: object,
-                          called: bool) -> None:
+async def test_tool_calls(openai_sim: Simulator, content: str,
+                          choice: ChatCompletionToolChoiceOptionParam, called: bool) -> None:
     done = await client(openai_sim).chat.completions.create(
         model="m", messages=[{"role": "user", "content": content}], tools=[WEATHER],
-        tool_choice=choice,  # type: ignore[arg-type]
+        tool_choice=choice,
     )
     calls = done.choices[0].message.tool_calls
     if not called:
         assert calls is None and done.choices[0].finish_reason == "stop"
         return
     assert calls is not None and done.choices[0].finish_reason == "tool_calls"
-    assert calls[0].function.name == "get_weather"  # type: ignore[union-attr]
-    assert json.loads(calls[0].function.arguments) == {"city": "sim", "days": 1}  # type: ignore[union-attr]
+    call = calls[0]
+    assert call.type == "function"
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "sim", "days": 1}
 
 
 async def test_tool_call_stream_reassembles(openai_sim: Simulator) -> None:
@@ -142,7 +151,7 @@ async def test_json_modes(openai_sim: Simulator) -> None:
         model="m", messages=USER, response_format={"type": "json_object"}
     )
     assert isinstance(json.loads(obj.choices[0].message.content or ""), dict)
-    schema = {"type": "object", "properties": {"answer": {"type": "string"},
+    schema: dict[str, object] = {"type": "object", "properties": {"answer": {"type": "string"},
                                                "score": {"type": "number"}},
               "required": ["answer", "score"]}
     typed = await sdk.chat.completions.create(
