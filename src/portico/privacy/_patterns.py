@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_NOT_IN_WORD_BEFORE = r"(?<![\w\-.])"
+_NOT_IN_WORD_BEFORE = r"(?<![\w\-.+])"
 _NOT_IN_WORD_AFTER = r"(?![\w]|-\d|\.\d)"
 
 # Card numbers: unbroken, or in consistent 4-4-4-4(-3) / 4-6-5 / 4-6-4 groups.
@@ -84,5 +84,12 @@ ADDRESS = re.compile(
     rf"(?: {_CAP_WORD}){{1,4}} (?:{_SUFFIXES})\b\.?"
     r"(?:,? (?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#) ?[0-9A-Z]{1,6}\b)?"
     rf"(?:,?\s(?:{_CAP_WORD} ){{0,2}}{_CAP_WORD},? [A-Z]{{2}} \d{{5}}(?:-\d{{4}})?(?!\d))?",
+    re.ASCII,
+)
+
+# A name after an honorific or an introduction; the NER alone misses many of these.
+_NAME = r"[A-Z][a-z]+(?:[ -][A-Z][a-z']+){0,2}\b"
+PERSON_CUE = re.compile(
+    rf"(\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame)\.? {_NAME})|(?:\b[Mm]y name is |\bDear )({_NAME})",
     re.ASCII,
 )

@@ -39,7 +39,10 @@ class DetectorConfig:
     use_model: bool = True                    # False: validated patterns only, no spaCy pass
     phone_regions: tuple[str, ...] = ("US",)  # regions for numbers written without +CC
     score_threshold: float = 0.5
-    entities: frozenset[EntityType] = field(default_factory=lambda: frozenset(EntityType))
+    # ORGANIZATION is opt-in: the small model tags acronyms and Title Case phrases as ORG.
+    entities: frozenset[EntityType] = field(
+        default_factory=lambda: frozenset(EntityType) - {EntityType.ORGANIZATION}
+    )
 
 
 def disable_network_lookups() -> None:
@@ -139,6 +142,8 @@ def _clean_model_span(text: str, start: int, end: int) -> tuple[int, int]:
         len(span) < 2
         or not any(ch.isupper() for ch in span)
         or any(ch.isdigit() or ch in "@<>_/\\=#" for ch in span)
+        # Acronyms (SSN, IBAN, API) are vocabulary, not names or places.
+        or any(len(word) > 1 and word.isupper() for word in span.split())
     ):
         return start, start
     return start, end

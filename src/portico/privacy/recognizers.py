@@ -116,6 +116,11 @@ def _ssn(match: re.Match[str]) -> Span | None:
     return match.start(1), match.end(4)
 
 
+def _cued_name(match: re.Match[str]) -> Span | None:
+    # An honorific stays inside the span ("Dr. Patel"); "my name is" / "Dear" stay outside.
+    return match.span(1) if match.group(1) else match.span(2)
+
+
 def _ip(match: re.Match[str]) -> Span | None:
     text = match.group(0).split("%", 1)[0]
     if not any(ch.isalnum() for ch in text):
@@ -128,7 +133,7 @@ def _ip(match: re.Match[str]) -> Span | None:
 
 
 def structured_recognizers(phone_regions: Sequence[str] = ("US",)) -> list[EntityRecognizer]:
-    """Every pattern recognizer the detector registers, with scores above the NER's 0.85."""
+    """Every pattern recognizer the detector registers; scores rank them above the NER's 0.85."""
     return [
         ValidatedPatternRecognizer(EntityType.SECRET, _patterns.SECRETS, 1.0),
         ValidatedPatternRecognizer(EntityType.EMAIL, (_patterns.EMAIL,), 1.0),
@@ -141,5 +146,6 @@ def structured_recognizers(phone_regions: Sequence[str] = ("US",)) -> list[Entit
             EntityType.IP_ADDRESS, (_patterns.IPV4, _patterns.IPV6), 0.9, _ip
         ),
         ValidatedPatternRecognizer(EntityType.ADDRESS, (_patterns.ADDRESS,), 0.9),
+        ValidatedPatternRecognizer(EntityType.PERSON, (_patterns.PERSON_CUE,), 0.86, _cued_name),
         PhoneRecognizer(phone_regions),
     ]
