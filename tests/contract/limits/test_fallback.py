@@ -86,7 +86,7 @@ class _Switch:
 
 
 async def test_redis_stops_mid_run_and_comes_back(clock: FakeClock, prefix: str) -> None:
-    real = RedisLimiter.from_url(REDIS_URL, prefix=prefix, timeout_ms=500, clock=clock)
+    real = RedisLimiter.from_url(REDIS_URL, prefix=prefix, timeout_ms=5000, clock=clock)
     switch = _Switch(real, dead(clock, prefix))
     fb = FallbackLimiter(switch, MemoryLimiter(clock=clock), share=0.5,
                          retry_primary_after=5.0, clock=clock)

@@ -36,7 +36,7 @@ async def _hammer(prefix: str, seed: int, per_step: int, barrier: Barrier,
     `per_step` attempts per step, so the processes' `now` values stay within one step."""
     rng = random.Random(seed)
     rules = _rules(caps)
-    limiter = RedisLimiter.from_url(REDIS_URL, prefix=prefix, timeout_ms=2000)
+    limiter = RedisLimiter.from_url(REDIS_URL, prefix=prefix, timeout_ms=5000)
     admitted = used = 0
     pending: deque[Reservation] = deque()
 
