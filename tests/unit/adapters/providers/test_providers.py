@@ -90,3 +90,10 @@ def test_vendor_specifics() -> None:
     assert SPECS["mistral"].limits.concurrency is not None
     for name in ("openai", "azure_openai", "anthropic", "mistral"):
         assert SPECS[name].data_policy.trains_on_data is False
+
+
+def test_registry_passes_the_clock_to_dialects_that_stamp_created() -> None:
+    dialects = build_dialects(lambda: 123.0)
+    assert set(dialects) == {"openai_chat", "anthropic_messages", "gemini"}
+    assert all(name == d.name for name, d in dialects.items())
+    assert set(build_embedding_dialects()) == {"openai_chat", "gemini"}
