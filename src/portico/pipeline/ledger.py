@@ -43,7 +43,7 @@ class LedgerHook(BaseHook):
 
     async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
         self._cost(ctx)
-        usage = ctx.usage or Usage()
+        usage = ctx.usage or Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
         target = ctx.target
         latency = int((self._clock.monotonic() - ctx.started) * 1000)
         row = LedgerRow(

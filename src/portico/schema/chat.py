@@ -1,7 +1,7 @@
 """The canonical chat request: OpenAI's CreateChatCompletionRequest, field for field.
 
-Unknown fields are rejected (as OpenAI does), which also rejects attempts to pick an
-upstream (`api_base`, `base_url`, `api_key`) from the request body.
+Unknown top-level fields are rejected (as OpenAI does), which also rejects attempts to pick
+an upstream (`api_base`, `base_url`, `api_key`) from the request body.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import msgspec
 JsonObject = dict[str, Any]  # arbitrary JSON the client owns (JSON schemas, metadata)
 
 
-class _Base(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    pass
+class _Base(msgspec.Struct, omit_defaults=True):
+    """Nested objects tolerate unknown fields: clients echo response messages back verbatim
+    (with `annotations`, `audio`, ...), and dropping those is what OpenAI does too."""
 
 
 class ImageURL(_Base):
@@ -160,7 +161,7 @@ class StreamOptions(_Base):
     include_obfuscation: bool | None = None
 
 
-class ChatRequest(_Base):
+class ChatRequest(_Base, forbid_unknown_fields=True):
     model: str
     messages: list[Message]
     max_tokens: int | None = None

@@ -9,7 +9,7 @@ import msgspec
 
 class EmbeddingRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     model: str
-    input: str | list[str] | list[int] | list[list[int]]
+    input: str | list[str | int | list[int]]
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: int | None = None
     user: str | None = None

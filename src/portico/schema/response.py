@@ -27,9 +27,11 @@ class CompletionTokensDetails(msgspec.Struct, omit_defaults=True):
 
 
 class Usage(msgspec.Struct, omit_defaults=True):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
+    # No defaults on the counts: OpenAI requires all three even when zero, and omit_defaults
+    # would drop a zero.
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
 

@@ -48,7 +48,7 @@ async def embeddings(gw: Gateway, request: Request, principal: Principal) -> Res
         result, lease = await gw.executor.run(
             ctx, req.model, lambda t, d, to: gw.dispatcher.embed(rid, t, to, req))
         tokens = result.usage.prompt_tokens
-        ctx.usage = Usage(prompt_tokens=tokens, total_tokens=tokens)
+        ctx.usage = Usage(prompt_tokens=tokens, completion_tokens=0, total_tokens=tokens)
         await lease.settle(ctx.usage, None)
         return Response(msgspec.json.encode(result), media_type=JSON,
                         headers=route_headers(ctx))

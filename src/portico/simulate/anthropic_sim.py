@@ -47,6 +47,15 @@ class _ToolChoice(msgspec.Struct):
     name: str | None = None
 
 
+class _Format(msgspec.Struct):
+    type: str
+    schema: dict[str, Any] | None = None
+
+
+class _OutputConfig(msgspec.Struct):
+    format: _Format | None = None
+
+
 class MessagesRequest(msgspec.Struct):
     model: str
     max_tokens: int
@@ -55,6 +64,7 @@ class MessagesRequest(msgspec.Struct):
     stream: bool = False
     tools: list[_Tool] | None = None
     tool_choice: _ToolChoice | None = None
+    output_config: _OutputConfig | None = None
 
 
 class CountRequest(msgspec.Struct):
@@ -175,6 +185,8 @@ class AnthropicDialect:
 
     @staticmethod
     def _tool(req: MessagesRequest, last_user: str) -> _Tool | None:
+        last = req.messages[-1].content
+        after_tool = not isinstance(last, str) and any(b.type == "tool_result" for b in last)
         choice = req.tool_choice
         if not req.tools or (choice is not None and choice.type == "none"):
             return None
@@ -183,9 +195,21 @@ class AnthropicDialect:
             if found is None:
                 raise SimError(400, f"tool_choice: tool '{choice.name}' not found in tools")
             return found
-        if (choice is not None and choice.type == "any") or c.wants_tool(last_user):
+        if (choice is not None and choice.type == "any") or c.wants_tool(
+                last_user, after_tool_result=after_tool):
             return req.tools[0]
         return None
+
+    @staticmethod
+    def _text(req: MessagesRequest, last_user: str, tokens: int) -> str:
+        fmt = req.output_config.format if req.output_config else None
+        if fmt is not None and fmt.type == "json_schema":
+            return _ENC.encode(c.value_for_schema(fmt.schema or {"type": "object"})).decode()
+        system = req.system if isinstance(req.system, str) else " ".join(
+            t.text or "" for t in req.system or ())
+        if c.wants_json(system):
+            return _ENC.encode({"answer": c.make_text(last_user, min(tokens, 8)).strip()}).decode()
+        return c.make_text(last_user, tokens)
 
     def _plan(self, req: MessagesRequest, prompt: int, last_user: str, *, tool: _Tool | None,
               fault: Fault | None, seq: int) -> Plan:
@@ -199,7 +223,7 @@ class AnthropicDialect:
         else:
             completion, truncated = c.completion_budget(req.max_tokens,
                                                         fault.tokens if fault else None)
-            args = c.make_text(last_user, completion)
+            args = self._text(req, last_user, completion)
             stop = "max_tokens" if truncated else "end_turn"
             block = {"type": "text", "text": args}
         usage = {"input_tokens": prompt, "output_tokens": completion,

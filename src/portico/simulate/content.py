@@ -30,9 +30,15 @@ def prompt_tokens(texts: Sequence[str]) -> int:
     return sum(count_tokens(t) + PER_MESSAGE_TOKENS for t in texts)
 
 
-def wants_tool(last_user_text: str) -> bool:
-    """Whether an "auto" tool choice should call a tool: the user said the word "tool"."""
-    return _TOOL_WORD.search(last_user_text) is not None
+def wants_tool(last_user_text: str, *, after_tool_result: bool = False) -> bool:
+    """Whether an "auto" tool choice should call a tool: the user said the word "tool" in the
+    latest turn. Like a real model, a turn that just returned a tool result gets an answer."""
+    return not after_tool_result and _TOOL_WORD.search(last_user_text) is not None
+
+
+def wants_json(instructions: str) -> bool:
+    """Whether the instructions ask for JSON (emulates a model following a JSON instruction)."""
+    return "JSON" in instructions
 
 
 def completion_budget(max_tokens: int | None, asked: int | None) -> tuple[int, bool]:

@@ -235,7 +235,9 @@ class GeminiDialect:
         allowed = cfg.allowed_function_names if cfg is not None else None
         if allowed:
             decls = [d for d in decls if d.name in allowed] or decls
-        return decls[0] if mode == "ANY" or c.wants_tool(last_user) else None
+        after_tool = any(p.function_response is not None for p in req.contents[-1].parts)
+        return decls[0] if mode == "ANY" or c.wants_tool(
+            last_user, after_tool_result=after_tool) else None
 
     def _plan(self, req: GenerateRequest, model: str, prompt: int, *, last_user: str,
               tool: _FnDecl | None, fault: Fault | None, seq: int, stream: bool,

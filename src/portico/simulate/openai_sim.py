@@ -240,7 +240,8 @@ class OpenAIDialect:
         last_user = next((t for m, t in zip(reversed(req.messages), reversed(texts), strict=True)
                           if m.role == "user"), "")
         prompt = c.prompt_tokens(texts)
-        tool = self._tool_call(req, last_user)
+        after_tool = bool(req.messages) and req.messages[-1].role in ("tool", "function")
+        tool = self._tool_call(req, last_user, after_tool)
         return Prepared(
             req.model, stream,
             lambda fault, seq: self._plan(req, prompt, last_user, tool=tool, fault=fault, seq=seq),
@@ -320,7 +321,7 @@ class OpenAIDialect:
                     completion_tokens=completion)
 
     @staticmethod
-    def _tool_call(req: ChatRequest, last_user: str) -> _FunctionDef | None:
+    def _tool_call(req: ChatRequest, last_user: str, after_tool: bool) -> _FunctionDef | None:
         if not req.tools or req.tool_choice == "none":
             return None
         choice = req.tool_choice
@@ -331,6 +332,6 @@ class OpenAIDialect:
                 raise SimError(400, f"Invalid value for 'tool_choice': no function named "
                                f"'{choice.function.name}' was specified in the 'tools' parameter.")
             return named
-        if choice == "required" or c.wants_tool(last_user):
+        if choice == "required" or c.wants_tool(last_user, after_tool_result=after_tool):
             return req.tools[0].function
         return None
