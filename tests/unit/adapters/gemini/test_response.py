@@ -96,8 +96,6 @@ def test_blocked_prompt_is_a_content_filter_choice() -> None:
     assert r.usage is not None and r.usage.prompt_tokens == 7
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shared schema: Usage(omit_defaults=True) drops completion_tokens=0, which OpenAI requires"))
 def test_blocked_prompt_validates() -> None:
     parse(msgspec.json.encode(BLOCKED))
 
