@@ -69,6 +69,17 @@ class Vault:
     def __repr__(self) -> str:
         return f"Vault({len(self)} placeholders)"  # never the values
 
+    def json_escaped(self) -> Vault:
+        """The same placeholders mapped to JSON-string-escaped originals, for restoring values
+        inside JSON text (tool-call arguments) without breaking its quoting."""
+        out = Vault()
+        out._per_type = Counter(self._per_type)
+        for (kind, value), placeholder in self._by_value.items():
+            escaped = msgspec.json.encode(value).decode()[1:-1]
+            out._by_value[(kind, escaped)] = placeholder
+            out._by_placeholder[placeholder] = escaped
+        return out
+
     def unmask(self, text: str) -> str:
         """Restore every known placeholder; unknown placeholder-shaped text is left as is."""
         if not self._by_placeholder or "<" not in text:

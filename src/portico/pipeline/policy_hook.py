@@ -1,0 +1,108 @@
+"""The data-policy stage: settle the request's data class and restrict routing to deployments
+whose data policy complies with every rule binding that class.
+
+Runs after the PII stage, which may have found PII and so raised the class to `sensitive`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from portico.adapters.base import Target
+from portico.config.model import PolicyConfig, PolicyRule
+from portico.errors import InvalidRequest
+from portico.pipeline.context import RequestContext
+from portico.pipeline.hooks import BaseHook
+from portico.privacy.policy import (
+    DATA_CLASSES,
+    PolicyBook,
+    first_violation,
+    higher,
+    parse_data_class,
+)
+from portico.schema.chat import ChatRequest
+from portico.store.records import DataClass
+
+DATA_CLASS_HEADER = "x-portico-data-class"
+_HEADER_BYTES = DATA_CLASS_HEADER.encode()
+_SEVERAL = "\x00several"   # more than one header: never a valid class
+# Per-request (per-task) channel from the HTTP layer to this hook: hooks see the request
+# context, not the HTTP request. A ContextVar holds one value per request task, not shared state.
+REQUESTED_DATA_CLASS: ContextVar[str | None] = ContextVar("portico_data_class", default=None)
+
+
+class DataClassHeader:
+    """ASGI middleware: exposes `x-portico-data-class` to the policy hook for this request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        values = [v for k, v in scope["headers"] if k == _HEADER_BYTES]
+        if not values:
+            await self.app(scope, receive, send)
+            return
+        raw = values[0].decode("latin-1") if len(values) == 1 else _SEVERAL
+        token = REQUESTED_DATA_CLASS.set(raw)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            REQUESTED_DATA_CLASS.reset(token)
+
+
+class PolicyHook(BaseHook):
+    name = "policy"
+
+    def __init__(self, policy: PolicyConfig) -> None:
+        self._book = PolicyBook.of(policy.rules)
+        self._default: DataClass = policy.default_data_class
+
+    def data_class(self, ctx: RequestContext) -> tuple[DataClass, str]:
+        """The class and where it came from. A key's own class is a floor: the header may
+        raise it, never lower it. Detected PII makes any request `sensitive`."""
+        own = ctx.key.settings.data_class if ctx.key else None
+        cls, source = (own, "key") if own is not None else (self._default, "default")
+        raw = REQUESTED_DATA_CLASS.get()
+        if raw is not None:
+            asked = parse_data_class(raw)
+            if asked is None:
+                raise InvalidRequest(
+                    f"{DATA_CLASS_HEADER} must be one of {', '.join(DATA_CLASSES)}",
+                    param=DATA_CLASS_HEADER, code="invalid_data_class")
+            if own is None or higher(asked, own) == asked:
+                cls, source = asked, "header"
+        if ctx.pii_counts and cls != "sensitive":
+            cls, source = "sensitive", "pii"
+        return cls, source
+
+    async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
+        cls, source = self.data_class(ctx)
+        ctx.data_class = cls
+        rules = self._book.binding(cls)
+        if rules:
+            ctx.policy_decisions.append(f"class={cls} from {source}; rules="
+                                        + ",".join(r.name for r in rules))
+            ctx.target_filter = _target_filter(ctx.policy_decisions, rules)
+        return req
+
+
+def _target_filter(decisions: list[str], rules: tuple[PolicyRule, ...]
+                   ) -> Callable[[Target], str | None]:
+    verdicts: dict[str, str | None] = {}
+
+    def check(target: Target) -> str | None:
+        if target.deployment in verdicts:
+            return verdicts[target.deployment]
+        broken = first_violation(rules, target.provider.data_policy)
+        verdicts[target.deployment] = broken
+        if broken is not None:
+            decisions.append(f"refused {target.deployment}: {broken}")
+        return broken
+
+    return check
