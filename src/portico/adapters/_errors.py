@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
 from portico import errors as e
+from portico.observability.redact import client_safe_message
 
 MAX_MESSAGE = 400
 # Shapes of provider keys and bearer tokens that must never be echoed to a client.
@@ -23,12 +24,9 @@ _SECRET_SHAPES = re.compile(
 
 
 def sanitize_message(message: str) -> str:
-    """A provider message made safe to show: secrets masked, markup dropped, length capped."""
-    text = _SECRET_SHAPES.sub("[redacted]", message)
-    if "<html" in text.lower() or "<!doctype" in text.lower():
-        return "the upstream returned an HTML page instead of an API response"
-    text = " ".join(text.split())
-    return text[:MAX_MESSAGE] + ("…" if len(text) > MAX_MESSAGE else "")
+    """A provider message made safe to show: secrets and credential headers masked, markup
+    and stack traces dropped, length capped (one policy with the logs' redaction)."""
+    return client_safe_message(_SECRET_SHAPES.sub("[redacted]", message), MAX_MESSAGE)
 
 
 def _response_now(headers: Mapping[str, str]) -> float:

@@ -18,6 +18,7 @@ class ServerConfig(_Strict):
     max_json_depth: int = 64
     keepalive_seconds: float = 5.0
     workers: int = 1
+    metrics_public: bool = False    # GET /metrics without a key (else master or admin key)
 
 
 class LimitConfig(_Strict):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from portico.adapters.base import DataPolicy, LimitDefaults, ProviderSpec, Target
 from portico.config.model import (
@@ -20,6 +19,7 @@ from portico.config.model import (
     TimeoutConfig,
 )
 from portico.config.secrets import ConfigError, resolve_secret
+from portico.config.urls import Resolver, check_upstream_url, system_resolver
 from portico.errors import ModelNotFound
 from portico.secret import Secret
 
@@ -88,12 +88,9 @@ def _policy(base: DataPolicy, cfg: DataPolicyConfig | None) -> DataPolicy:
     )
 
 
-def _check_url(url: str, path: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(path, f"base_url must be an http(s) URL, got {url!r}")
-    if parts.username or parts.password:
-        raise ConfigError(path, "base_url must not carry credentials; use keys[].key")
+def _check_url(url: str, path: str, *, internal: bool, resolve: Resolver | None) -> None:
+    # SSRF guard: scheme, host spelling and every resolved address (config/urls.py).
+    check_upstream_url(url, path, internal=internal, resolve=resolve)
 
 
 @dataclass
@@ -159,7 +156,8 @@ def build_deployment(provider: ProviderInstance, cfg: DeploymentConfig,
 
 
 def build_catalog(cfg: PorticoConfig, specs: Mapping[str, ProviderSpec],
-                  environ: Mapping[str, str] | None = None) -> ModelCatalog:
+                  environ: Mapping[str, str] | None = None,
+                  resolve: Resolver = system_resolver) -> ModelCatalog:
     providers: dict[str, ProviderInstance] = {}
     for name, pcfg in cfg.providers.items():
         path = f"providers.{name}"
@@ -170,7 +168,9 @@ def build_catalog(cfg: PorticoConfig, specs: Mapping[str, ProviderSpec],
         base_url = pcfg.base_url or spec.base_url
         if not base_url:
             raise ConfigError(f"{path}.base_url", "this provider type needs a base_url")
-        _check_url(base_url, f"{path}.base_url")
+        # Built-in vendor URLs are constants: checked for shape, not resolved (offline start).
+        _check_url(base_url, f"{path}.base_url", internal=spec.internal or pcfg.internal,
+                   resolve=resolve if pcfg.base_url else None)
         policy = _policy(spec.data_policy, pcfg.data_policy)
         spec = dataclasses.replace(spec, data_policy=policy,
                                    internal=spec.internal or pcfg.internal)

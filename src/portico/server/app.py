@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from portico.config.model import PorticoConfig
 from portico.errors import GatewayError, InvalidRequest, NotFound
+from portico.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from portico.server import routes_admin as admin
 from portico.server import routes_public as public
 from portico.server.chat import ChatHandler
@@ -31,7 +32,7 @@ async def _chat_placeholder(gw: Gateway, request: Request, principal: Principal)
     raise InvalidRequest("handled by ChatHandler")  # pragma: no cover - never routed
 
 
-def route_table() -> tuple[RouteSpec, ...]:
+def route_table(*, metrics_public: bool = False) -> tuple[RouteSpec, ...]:
     """Every route and the permission it needs; a test fails on a route missing here."""
     P, C, A = Permission.PUBLIC, Permission.CLIENT, Permission.ADMIN
     return (
@@ -56,11 +57,18 @@ def route_table() -> tuple[RouteSpec, ...]:
         RouteSpec("/admin/audit/verify", ("GET",), A, admin.audit_verify,
                   "Verify the audit hash chain"),
         RouteSpec("/openapi.json", ("GET",), P, _openapi, "This API's OpenAPI document"),
+        RouteSpec("/metrics", ("GET",), P if metrics_public else A, _metrics,
+                  "Prometheus metrics (admin unless server.metrics_public)"),
     )
 
 
 async def _openapi(gw: Gateway, request: Request, principal: Principal) -> Response:
-    return Response(openapi_document(route_table()), media_type="application/json")
+    routes = route_table(metrics_public=gw.config.server.metrics_public)
+    return Response(openapi_document(routes), media_type="application/json")
+
+
+async def _metrics(gw: Gateway, request: Request, principal: Principal) -> Response:
+    return Response(gw.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
 
 def create_app(config: PorticoConfig, *, gateway: Gateway | None = None) -> ASGIApp:
@@ -101,7 +109,7 @@ class GatewayErrorMethod(GatewayError):
 def _mount(app: Starlette, gw: Gateway) -> None:
     chat = ChatHandler(gw)
     routes: list[Route] = []
-    for spec in route_table():
+    for spec in route_table(metrics_public=gw.config.server.metrics_public):
         endpoint = chat.__call__ if spec.path == "/v1/chat/completions" else wrap(gw, spec)
         routes.append(Route(spec.path, endpoint, methods=list(spec.methods)))
     app.router.routes.extend(routes)

@@ -35,13 +35,17 @@ def wrap(gw: Gateway, spec: RouteSpec) -> Callable[[Request], Awaitable[Response
         rid: str = request.state.request_id
         try:
             principal = await authenticate(request, gw.keys, spec.permission)
-            return await spec.handler(gw, request, principal)
+            response = await spec.handler(gw, request, principal)
         except GatewayError as err:
-            return error_response(err, rid)
+            response = error_response(err, rid, redactor=gw.redactor)
         except Exception:
             log.exception("unhandled error on %s %s (%s)", request.method, spec.path, rid)
-            return error_response(InternalError("the gateway failed to process this request"),
-                                  rid)
+            response = error_response(
+                InternalError("the gateway failed to process this request"), rid,
+                redactor=gw.redactor)
+        # The route template, never the concrete path: key ids stay out of metric labels.
+        gw.metrics.observe_http(spec.path, request.method, response.status_code)
+        return response
 
     endpoint.__name__ = spec.handler.__name__
     return endpoint

@@ -18,6 +18,9 @@ from portico.clock import Clock, SystemClock
 from portico.config.model import PorticoConfig
 from portico.config.secrets import resolve_secret
 from portico.errors import GatewayError
+from portico.observability.logging import LogSetup, setup_logging
+from portico.observability.metrics import Metrics
+from portico.observability.redact import Redactor
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import Hook, Outcome
 from portico.pipeline.keys import KeyService, derive_hash_secret
@@ -72,11 +75,15 @@ class Gateway:
     tokens: TokenCounter
     master: Secret | None
     hooks: list[Hook] = field(default_factory=list)
+    metrics: Metrics = field(
+        default_factory=lambda: Metrics(groups=frozenset(), providers=frozenset()))
+    redactor: Redactor = field(default_factory=Redactor)
+    logs: LogSetup | None = None
 
     def render_error(self, err: GatewayError, ctx: RequestContext) -> Response:
         ctx.status, ctx.http_status, ctx.error_code = "error", err.status, err.code
         headers = {"x-portico-attempts": str(len(ctx.attempts))}
-        return error_response(err, ctx.request_id, headers)
+        return error_response(err, ctx.request_id, headers, self.redactor)
 
     async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
         # Every hook's finalize runs even if an earlier one fails: the ledger must be written.
@@ -85,6 +92,22 @@ class Gateway:
                 await hook.finalize(ctx, outcome)
             except Exception:
                 log.exception("finalize hook %s failed for %s", hook.name, ctx.request_id)
+        self.observe(ctx)
+
+    def observe(self, ctx: RequestContext) -> None:
+        """Metrics and the per-request log line; never raises into the request path."""
+        try:
+            self.metrics.observe_request(ctx, self.clock.monotonic())
+        except ValueError:
+            log.exception("metrics update failed for %s", ctx.request_id)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("request finished", extra={
+                "request_id": ctx.request_id, "route": ctx.endpoint,
+                "model": ctx.model_requested, "key_id": ctx.key_id,
+                "provider": ctx.target.provider.name if ctx.target else None,
+                "status": ctx.status, "http_status": ctx.http_status,
+                "error_code": ctx.error_code, "attempts": len(ctx.attempts),
+                "latency_ms": int((self.clock.monotonic() - ctx.started) * 1000)})
 
     def estimate_prompt_tokens(self, ctx: RequestContext, req: ChatRequest) -> int:
         target = ctx.target
@@ -96,6 +119,8 @@ class Gateway:
         await self.journal.close()
         await self.client.close()
         await self.store.close()
+        if self.logs is not None:
+            self.logs.close()
 
 
 async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
@@ -137,4 +162,19 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
         tokens=TokenCounter(), master=master,
     )
     gw.hooks.append(LedgerHook(journal, CatalogCosts(prices), clock))
+    _observability(gw, pepper)
     return gw
+
+
+def _observability(gw: Gateway, pepper: Secret) -> None:
+    """Redaction knows every configured secret; metrics and logs are owned by this gateway."""
+    config = gw.config
+    secrets = [pepper.reveal(), *([gw.master.reveal()] if gw.master else [])]
+    secrets += [k.secret.reveal() for p in gw.catalog.providers.values() for k in p.keys
+                if k.secret is not None]
+    gw.redactor = Redactor(secrets, pii=config.pii.mode in ("mask", "block"))
+    providers = set(gw.catalog.providers) | {p.spec.name for p in gw.catalog.providers.values()}
+    gw.metrics = Metrics(groups=frozenset(gw.catalog.groups), providers=frozenset(providers))
+    gw.metrics.watch(lambda: [(v.deployment, v.state) for v in gw.breakers.views()],
+                     lambda: gw.journal.stats.pending)
+    gw.logs = setup_logging(config.logging, gw.redactor)
