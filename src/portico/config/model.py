@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from portico.accounting.prices import PriceEntry
+
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
     pass
@@ -155,6 +157,12 @@ class TeamConfig(_Strict):
 
 class LimitsConfig(_Strict):
     high_utilisation: float = 0.8        # above it low-priority work waits
+    # Upstream rate limits are token buckets refilling `limit` per `rate_window_seconds`
+    # (60: per minute; tests shrink it) with a burst of max(1, ceil(limit * burst_fraction)),
+    # so any window admits at most limit + burst (see docs/capacity-and-spend.md).
+    rate_window_seconds: float = 60.0
+    burst_fraction: float = 0.1
+    provider_defaults: bool = False      # keys without `limits:` take the vendor spec's limits
     queue_max_wait_seconds: float = 10.0
     adaptive: bool = True                # cut admitted concurrency 20% at 80% or on a 429
     redis_fallback_share: float = 1.0    # per-process share of a limit when Redis is down
@@ -195,3 +203,7 @@ class PorticoConfig(_Strict):
     stream: StreamConfig = msgspec.field(default_factory=StreamConfig)
     audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+    # Price overrides (a negotiated price replaces the catalog's history for that model);
+    # `prices_file` is a catalog file (JSON/YAML, see `portico prices import`).
+    prices: list[PriceEntry] = []
+    prices_file: str | None = None

@@ -1,0 +1,93 @@
+"""Budgets per virtual key and per team: reserve the worst-case cost before dispatch, settle to
+the actual cost in finalize, release on failure or cancel. Concurrent requests cannot overshoot.
+
+Provider budgets are reserved per attempt by the capacity gate (the provider is known only then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from portico.accounting.estimate import usd_to_micros
+from portico.config.model import BudgetLimits, LimitsConfig
+from portico.limits import (
+    Amounts,
+    BudgetPeriod,
+    Denied,
+    Limiter,
+    LimitKey,
+    LimitKind,
+    LimitRule,
+    Reservation,
+)
+from portico.pipeline.context import RequestContext
+from portico.pipeline.hooks import BaseHook, Outcome
+from portico.pipeline.inbound_limits import denial_error
+from portico.schema.chat import ChatRequest
+
+# Micro-USD upper bound of what this request can cost on any deployment that may serve it.
+WorstCase = Callable[[RequestContext, ChatRequest], int]
+
+
+def budget_rules(scope: str, limits: BudgetLimits | None) -> list[LimitRule]:
+    if limits is None:
+        return []
+    out = []
+    for period, usd in ((BudgetPeriod.DAILY, limits.daily_usd),
+                        (BudgetPeriod.MONTHLY, limits.monthly_usd),
+                        (BudgetPeriod.QUARTERLY, limits.quarterly_usd)):
+        micros = usd_to_micros(usd)
+        if micros is not None:
+            out.append(budget_rule(scope, period, micros))
+    return out
+
+
+def budget_rule(scope: str, period: BudgetPeriod, micros: int) -> LimitRule:
+    # The period is part of the scope so a key's daily and monthly counters never share state.
+    return LimitRule(LimitKey(f"{scope}:{period.value}", LimitKind.BUDGET), micros,
+                     period=period)
+
+
+class BudgetHook(BaseHook):
+    name = "budget"
+
+    def __init__(self, limiter: Limiter, config: LimitsConfig, worst_case: WorstCase) -> None:
+        self._limiter = limiter
+        self._config = config
+        self._worst = worst_case
+        self._held: dict[str, Reservation] = {}
+
+    def rules(self, ctx: RequestContext) -> list[LimitRule]:
+        out: list[LimitRule] = []
+        key = ctx.key
+        if key is not None:
+            s = key.settings
+            scope = f"vkey:{key.id}"
+            if s.budget_micros_daily is not None:
+                out.append(budget_rule(scope, BudgetPeriod.DAILY, s.budget_micros_daily))
+            if s.budget_micros_monthly is not None:
+                out.append(budget_rule(scope, BudgetPeriod.MONTHLY, s.budget_micros_monthly))
+        team = self._config.teams.get(ctx.team) if ctx.team else None
+        if team is not None:
+            out += budget_rules(f"team:{ctx.team}", team.budget)
+        return out
+
+    async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
+        rules = self.rules(ctx)
+        if not rules:
+            return req
+        result = await self._limiter.reserve(rules, Amounts(micros=self._worst(ctx, req)))
+        if isinstance(result, Denied):
+            raise denial_error(result)
+        self._held[ctx.request_id] = result
+        return req
+
+    async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
+        held = self._held.pop(ctx.request_id, None)
+        if held is None:
+            return
+        # The ledger hook (finalized before us) has priced the usage; no usage: nothing billed.
+        if ctx.usage is None:
+            await held.release()
+        else:
+            await held.settle(Amounts(micros=ctx.cost_micros))

@@ -1,0 +1,146 @@
+"""Inbound limits per virtual key and per team (rpm, tpm, parallel requests): reserve in `before`,
+settle in `finalize`. Also sets the request's priority from the key and the client's headers.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from portico.config.model import LimitsConfig
+from portico.errors import GatewayUnavailable
+from portico.limits import Amounts, Denied, DenyReason, Limiter, LimitKey, LimitKind, LimitRule
+from portico.limits import Reservation as HeldCapacity
+from portico.pipeline.context import RequestContext
+from portico.pipeline.hooks import BaseHook, Outcome
+from portico.schema.chat import ChatRequest
+from portico.store.records import Priority
+
+_RANK: Mapping[Priority, int] = {"high": 0, "normal": 1, "low": 2}
+PRIORITIES: Mapping[str, Priority] = {"high": "high", "normal": "normal", "low": "low"}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHints:
+    """What the client asked for in headers: `x-portico-priority`, `x-portico-traffic`."""
+
+    priority: Priority | None = None
+    batch: bool = False
+
+
+# Set per request by the server's header middleware; read by the hook in the same task.
+REQUEST_HINTS: contextvars.ContextVar[RequestHints | None] = contextvars.ContextVar(
+    "portico_request_hints", default=None)
+
+
+def hints_from_headers(priority: str | None, traffic: str | None) -> RequestHints | None:
+    if priority is None and traffic is None:
+        return None
+    return RequestHints(priority=PRIORITIES.get((priority or "").strip().lower()),
+                        batch=(traffic or "").strip().lower() == "batch")
+
+
+def effective_priority(ctx: RequestContext, hints: RequestHints | None) -> Priority:
+    """The key's default, or the header; a key with an explicit priority may only be lowered
+    by its clients (a header cannot jump the queue the operator assigned)."""
+    default = ctx.key.settings.priority if ctx.key else None
+    asked = hints.priority if hints else None
+    if hints is not None and hints.batch and asked is None:
+        asked = "low"  # background/batch traffic: sliding windows, held back under pressure
+    if asked is None:
+        return default or "normal"
+    if default is not None and _RANK[asked] < _RANK[default]:
+        return default
+    return asked
+
+
+def rate_rule(scope: str, kind: LimitKind, limit: int, window: float,
+              burst_fraction: float) -> LimitRule:
+    """A token bucket refilling `limit` per `window` with a burst of ceil(limit * fraction):
+    any window of that length then admits at most limit + burst."""
+    burst = min(limit, max(1, math.ceil(limit * burst_fraction)))
+    return LimitRule(LimitKey(scope, kind), burst, window * burst / limit)
+
+
+def concurrency_rule(scope: str, slots: int, lease_seconds: float) -> LimitRule:
+    return LimitRule(LimitKey(scope, LimitKind.CONCURRENCY), slots, lease_seconds=lease_seconds)
+
+
+def denial_error(denied: Denied) -> Exception:
+    if denied.reason is DenyReason.UNAVAILABLE:
+        return GatewayUnavailable("the shared limit store is unreachable; retry shortly",
+                                  retry_after=denied.retry_after)
+    return denied.to_error()
+
+
+# (request id, request, context) -> (input tokens, max output tokens) for token limits.
+TokenEstimate = Callable[[RequestContext, ChatRequest], tuple[int, int]]
+
+
+class InboundLimitsHook(BaseHook):
+    name = "inbound_limits"
+
+    def __init__(self, limiter: Limiter, config: LimitsConfig, estimate: TokenEstimate,
+                 *, lease_seconds: float = 900.0) -> None:
+        self._limiter = limiter
+        self._config = config
+        self._estimate = estimate
+        self._lease = lease_seconds
+        self._held: dict[str, HeldCapacity] = {}
+
+    def rules(self, ctx: RequestContext) -> list[LimitRule]:
+        out: list[LimitRule] = []
+        window = self._config.rate_window_seconds
+        key = ctx.key
+        if key is not None:
+            s = key.settings
+            out += self._scope(f"vkey:{key.id}", s.requests_per_minute, s.tokens_per_minute,
+                               s.max_parallel, window)
+        team = self._config.teams.get(ctx.team) if ctx.team else None
+        if team is not None:
+            out += self._scope(f"team:{ctx.team}", team.requests_per_minute,
+                               team.tokens_per_minute, team.max_parallel, window)
+        return out
+
+    def _scope(self, scope: str, rpm: int | None, tpm: int | None, parallel: int | None,
+               window: float) -> list[LimitRule]:
+        out = []
+        # Client-facing limits keep the classic full-window burst.
+        if rpm:
+            out.append(rate_rule(scope, LimitKind.REQUESTS_PER_MINUTE, rpm, window, 1.0))
+        if tpm:
+            out.append(rate_rule(scope, LimitKind.TOKENS_PER_MINUTE, tpm, window, 1.0))
+        if parallel:
+            out.append(concurrency_rule(scope, parallel, self._lease))
+        return out
+
+    async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
+        ctx.priority = effective_priority(ctx, REQUEST_HINTS.get())
+        rules = self.rules(ctx)
+        if not rules:
+            return req
+        tokens = 0
+        if any(r.key.kind is LimitKind.TOKENS_PER_MINUTE for r in rules):
+            prompt, out = self._estimate(ctx, req)
+            tokens = prompt + out
+            # A request larger than the whole window waits for a full bucket, then owes the rest.
+            tokens = min([tokens, *(r.capacity for r in rules
+                                    if r.key.kind is LimitKind.TOKENS_PER_MINUTE)])
+        result = await self._limiter.reserve(
+            rules, Amounts(requests=1, tokens=tokens, concurrency=1))
+        if isinstance(result, Denied):
+            raise denial_error(result)
+        self._held[ctx.request_id] = result
+        return req
+
+    async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
+        held = self._held.pop(ctx.request_id, None)
+        if held is None:
+            return
+        if ctx.usage is None:
+            await held.release()
+            return
+        u = ctx.usage
+        await held.settle(Amounts(requests=1, tokens=u.prompt_tokens + u.completion_tokens))
