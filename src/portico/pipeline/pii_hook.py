@@ -60,6 +60,10 @@ class DetectorHolder:
     def ready(self) -> Detector | None:
         return self._detector
 
+    def install(self, detector: Detector) -> None:
+        """Use an already-built detector (tests share one NER model per session)."""
+        self._detector = detector
+
     async def get(self) -> Detector:
         if self._detector is not None:
             return self._detector

@@ -1,0 +1,270 @@
+"""The PII stage: modes, worker-thread detection, unmasking (whole and streamed), capture."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import msgspec
+import pytest
+
+from portico.config.model import AuditConfig, ModelGroupConfig, PiiConfig, PorticoConfig
+from portico.errors import GatewayUnavailable, InvalidRequest
+from portico.pipeline.context import RequestContext
+from portico.pipeline.hooks import Outcome
+from portico.pipeline.pii_hook import DetectorHolder, PiiHook
+from portico.privacy.detector import DetectorUnavailable
+from portico.privacy.entities import Entity, EntityType
+from portico.privacy.masking import Vault
+from portico.privacy.response_unmask import UnmaskFilter
+from portico.schema.chat import ChatRequest, FunctionCall, SystemMessage, ToolCall, UserMessage
+from portico.schema.response import ChatResponse, Choice, ResponseMessage
+from portico.schema.stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
+from portico.store.records import AuditEvent, KeyRecord, KeySettings, PiiMode
+
+NAME = 'Ana "Nana" Lima'
+EMAIL = "ana.lima@example.com"
+
+
+class Fixed:
+    """Finds each listed literal; records the threads it ran on."""
+
+    def __init__(self, values: dict[str, EntityType] | None = None) -> None:
+        self.values = values or {NAME: EntityType.PERSON, EMAIL: EntityType.EMAIL}
+        self.calls = 0
+        self.threads: set[int] = set()
+
+    def detect(self, text: str) -> list[Entity]:
+        self.calls += 1
+        self.threads.add(threading.get_ident())
+        out = []
+        for value, kind in self.values.items():
+            start = text.find(value)
+            while start >= 0:
+                out.append(Entity(kind, start, start + len(value), 1.0))
+                start = text.find(value, start + 1)
+        return sorted(out, key=lambda e: e.start)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.audit: list[AuditEvent] = []
+
+    def submit_ledger(self, row: object) -> None:
+        raise AssertionError("the PII stage writes no ledger rows")
+
+    def submit_audit(self, event: AuditEvent) -> None:
+        self.audit.append(event)
+
+
+def config(mode: PiiMode = "off", *, capture: bool = False,
+           groups: dict[str, PiiMode] | None = None) -> PorticoConfig:
+    models = [ModelGroupConfig(name=n, deployments=[], pii_mode=m)
+              for n, m in (groups or {}).items()]
+    return PorticoConfig(pii=PiiConfig(mode=mode), audit=AuditConfig(capture_content=capture),
+                         models=models)
+
+
+def hook(cfg: PorticoConfig, det: Fixed | None = None, sink: Sink | None = None
+         ) -> tuple[PiiHook, Fixed, Sink]:
+    det = det or Fixed()
+    sink = sink or Sink()
+    return PiiHook(cfg, DetectorHolder(lambda: det), sink), det, sink
+
+
+def ctx(model: str = "m", mode: PiiMode | None = None) -> RequestContext:
+    key = KeyRecord(id="vk_1", name="k", key_hash="h", prefix="sk-pt-", created_at_ms=0,
+                    settings=KeySettings(pii_mode=mode))
+    return RequestContext(request_id="req_1", started=0.0, ts_ms=1, key=key,
+                          model_requested=model)
+
+
+def request(text: str = f"I am {NAME}, mail {EMAIL}.") -> ChatRequest:
+    return ChatRequest(model="m", messages=[SystemMessage(content="Be kind."),
+                                            UserMessage(content=text)])
+
+
+def response(content: str, args: str | None = None) -> ChatResponse:
+    calls = ([ToolCall(id="c", function=FunctionCall(name="f", arguments=args))]
+             if args is not None else msgspec.UNSET)
+    return ChatResponse(id="r", created=0, model="m", choices=[Choice(
+        index=0, message=ResponseMessage(content=content, tool_calls=calls),
+        finish_reason="stop")])
+
+
+async def test_off_makes_no_detector_calls_and_changes_nothing() -> None:
+    built: list[int] = []
+
+    def factory() -> Fixed:
+        built.append(1)
+        return Fixed()
+
+    h = PiiHook(config("off"), DetectorHolder(factory), Sink())
+    c, req = ctx(), request()
+    assert await h.before(c, req) is req
+    assert h.chunk_filter(c) is None
+    resp = response("x")
+    assert await h.after(c, resp) is resp
+    await h.finalize(c, Outcome())
+    assert built == [] and c.pii_counts == {}
+
+
+async def test_detect_counts_but_leaves_the_request_alone() -> None:
+    h, det, _ = hook(config("detect"))
+    c, req = ctx(), request()
+    assert await h.before(c, req) is req
+    assert c.pii_counts == {"EMAIL": 1, "PERSON": 1}
+    assert h.chunk_filter(c) is None   # nothing to restore, nothing to capture
+    # Detection ran in a worker thread, never on the event loop's thread.
+    assert det.threads and threading.get_ident() not in det.threads
+
+
+async def test_mask_sends_placeholders_and_restores_them_in_the_response() -> None:
+    h, _, _ = hook(config("mask"))
+    c = ctx()
+    masked = await h.before(c, request())
+    sent = msgspec.json.encode(masked).decode()
+    assert "Lima" not in sent and EMAIL not in sent
+    assert "<PERSON_1>" in sent and "<EMAIL_1>" in sent
+    args = '{"to": "<EMAIL_1>", "who": "<PERSON_1>"}'
+    out = await h.after(c, response("Hello <PERSON_1> (<EMAIL_1>)", args))
+    msg = out.choices[0].message
+    assert msg.content == f"Hello {NAME} ({EMAIL})"
+    assert not isinstance(msg.tool_calls, msgspec.UnsetType)
+    # The quotes in the name are JSON-escaped: the arguments stay valid JSON.
+    assert msgspec.json.decode(msg.tool_calls[0].function.arguments) == {"to": EMAIL, "who": NAME}
+    await h.finalize(c, Outcome())
+
+
+async def test_block_names_types_never_values() -> None:
+    h, _, _ = hook(config("block"))
+    with pytest.raises(InvalidRequest) as info:
+        await h.before(ctx(), request())
+    assert info.value.status == 400 and info.value.code == "pii_detected"
+    assert "EMAIL" in info.value.message and "PERSON" in info.value.message
+    assert EMAIL not in info.value.message and "Lima" not in info.value.message
+
+
+async def test_block_lets_clean_requests_through() -> None:
+    h, _, _ = hook(config("block"))
+    req = request("nothing personal here")
+    assert await h.before(ctx(), req) is req
+
+
+@pytest.mark.parametrize(("default", "key", "group", "expected"), [
+    ("off", None, None, "off"),
+    ("mask", None, None, "mask"),
+    ("off", "detect", None, "detect"),
+    ("off", None, "block", "block"),
+    ("mask", "off", None, "off"),          # an explicit key setting replaces the default
+    ("off", "mask", "detect", "mask"),     # key and group both set: the stricter wins
+    ("off", "detect", "block", "block"),
+])
+def test_mode_resolution(default: PiiMode, key: PiiMode | None, group: PiiMode | None,
+                         expected: PiiMode) -> None:
+    h, _, _ = hook(config(default, groups={"g": group} if group else None))
+    assert h.mode_for(ctx("g", key)) == expected
+
+
+async def test_missing_model_fails_closed() -> None:
+    def factory() -> Fixed:
+        raise DetectorUnavailable("no pipeline")
+
+    h = PiiHook(config("mask"), DetectorHolder(factory), Sink())
+    with pytest.raises(GatewayUnavailable):
+        await h.before(ctx(), request())
+
+
+async def test_detector_is_built_once_under_concurrency() -> None:
+    built: list[int] = []
+
+    def factory() -> Fixed:
+        built.append(1)
+        return Fixed()
+
+    holder = DetectorHolder(factory)
+    found = await asyncio.gather(*(holder.get() for _ in range(8)))
+    assert built == [1] and len({id(d) for d in found}) == 1
+
+
+async def test_capture_stores_masked_text_only_even_in_detect_mode() -> None:
+    det = Fixed({**Fixed().values, "Bob Stone": EntityType.PERSON})
+    h, _, sink = hook(config("detect", capture=True), det)
+    c = ctx()
+    await h.before(c, request())
+    await h.after(c, response(f"Dear {NAME}, Bob Stone will write to {EMAIL}."))
+    await h.finalize(c, Outcome())
+    (event,) = sink.audit
+    stored = msgspec.json.encode(event).decode()
+    assert EMAIL not in stored and "Lima" not in stored and "Bob Stone" not in stored
+    assert event.action == "chat.content" and event.event_id == "req_1:content"
+    assert event.detail["response"] == "Dear <PERSON_1>, <PERSON_2> will write to <EMAIL_1>."
+    assert "<PERSON_1>" in str(event.detail["messages"])
+
+
+async def test_capture_with_pii_off_masks_for_capture_but_sends_the_original() -> None:
+    h, _, sink = hook(config("off", capture=True))
+    c, req = ctx(), request()
+    assert await h.before(c, req) is req
+    assert c.pii_counts == {}   # off: nothing recorded, the class is not raised
+    filt = h.chunk_filter(c)
+    assert filt is not None
+    chunk = ChatChunk(id="x", created=0, model="m", choices=[
+        ChunkChoice(index=0, delta=Delta(content=f"hi {EMAIL}"), finish_reason="stop")])
+    assert filt.feed(chunk)[0].choices[0].delta.content == f"hi {EMAIL}"
+    await h.finalize(c, Outcome())
+    assert sink.audit[0].detail["response"] == "hi <EMAIL_1>"
+
+
+def _vault() -> Vault:
+    v = Vault()
+    v.placeholder_for(EntityType.PERSON, NAME)
+    v.placeholder_for(EntityType.EMAIL, EMAIL)
+    return v
+
+
+def _chunk(content: str | None = None, finish: bool = False,
+           calls: list[ToolCallDelta] | None = None) -> ChatChunk:
+    return ChatChunk(id="x", created=0, model="m", choices=[ChunkChoice(
+        index=0, delta=Delta(content=content, tool_calls=calls),
+        finish_reason="stop" if finish else None)])
+
+
+def _stream(filt: UnmaskFilter, pieces: list[str]) -> str:
+    out = []
+    for i, piece in enumerate(pieces):
+        for c in filt.feed(_chunk(piece, finish=i == len(pieces) - 1)):
+            out.append(c.choices[0].delta.content or "")
+    for c in filt.flush():
+        out.append(c.choices[0].delta.content or "")
+    return "".join(out)
+
+
+def test_stream_restores_placeholders_split_at_every_offset() -> None:
+    text = "Hi <PERSON_1>, mail <EMAIL_1> or <PERSON_1>!"
+    want = f"Hi {NAME}, mail {EMAIL} or {NAME}!"
+    for i in range(1, len(text)):
+        for j in range(i, len(text)):
+            pieces = [p for p in (text[:i], text[i:j], text[j:]) if p]
+            assert _stream(UnmaskFilter(_vault()), pieces) == want, (i, j)
+    assert _stream(UnmaskFilter(_vault()), list(text)) == want   # one character per chunk
+
+
+def test_stream_without_finish_reason_flushes_the_tail() -> None:
+    filt = UnmaskFilter(_vault())
+    out = [c.choices[0].delta.content for c in filt.feed(_chunk("see <PERSON_"))]
+    out += [c.choices[0].delta.content for c in filt.flush()]
+    assert "".join(o or "" for o in out) == "see <PERSON_"
+
+
+def test_stream_tool_call_arguments_are_restored_and_json_escaped() -> None:
+    args = '{"who": "<PERSON_1>", "to": "<EMAIL_1>"}'
+    for cut in range(1, len(args)):
+        filt = UnmaskFilter(_vault())
+        got: list[str] = []
+        for i, piece in enumerate((args[:cut], args[cut:])):
+            call = ToolCallDelta(index=0, function=FunctionDelta(arguments=piece))
+            for c in filt.feed(_chunk(calls=[call], finish=i == 1)):
+                for d in c.choices[0].delta.tool_calls or ():
+                    got.append(d.function.arguments or "" if d.function else "")
+        assert msgspec.json.decode("".join(got)) == {"who": NAME, "to": EMAIL}, cut

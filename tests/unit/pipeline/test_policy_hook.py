@@ -1,0 +1,139 @@
+"""The data-policy stage: data class resolution, rule evaluation, routing filter, header."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from portico.adapters.base import DataPolicy, Target
+from portico.adapters.providers import builtin_providers
+from portico.config.model import PolicyConfig, PolicyRule
+from portico.errors import InvalidRequest
+from portico.pipeline.context import RequestContext
+from portico.pipeline.policy_hook import (
+    REQUESTED_DATA_CLASS,
+    DataClassHeader,
+    PolicyHook,
+)
+from portico.privacy.policy import PolicyBook, violates
+from portico.schema.chat import ChatRequest, UserMessage
+from portico.store.records import DataClass, KeyRecord, KeySettings
+
+REQ = ChatRequest(model="m", messages=[UserMessage(content="hi")])
+CLOUD = DataPolicy(retention_days=30, trains_on_data=False, zero_retention_available=False,
+                   regions=("us",))
+
+
+def ctx(own: DataClass | None = None, pii: bool = False) -> RequestContext:
+    key = KeyRecord(id="vk_1", name="k", key_hash="h", prefix="p", created_at_ms=0,
+                    settings=KeySettings(data_class=own))
+    c = RequestContext(request_id="r", started=0.0, ts_ms=0, key=key)
+    if pii:
+        c.pii_counts = {"EMAIL": 1}
+    return c
+
+
+def target(name: str, policy: DataPolicy) -> Target:
+    spec = dataclasses.replace(builtin_providers()["openai"], data_policy=policy)
+    return Target(deployment=name, provider=spec, model="m", base_url="http://x", api_key=None,
+                  key_id="k")
+
+
+def hook(*rules: PolicyRule, default: DataClass = "internal") -> PolicyHook:
+    return PolicyHook(PolicyConfig(default_data_class=default, rules=list(rules)))
+
+
+@pytest.mark.parametrize(("own", "header", "pii", "expected"), [
+    (None, None, False, "internal"),          # the config default
+    ("public", None, False, "public"),        # the key's class
+    (None, "public", False, "public"),        # no key class: the header chooses
+    ("internal", "Sensitive", False, "sensitive"),   # the header may raise...
+    ("sensitive", "public", False, "sensitive"),     # ...never lower a key's class
+    ("public", None, True, "sensitive"),      # detected PII makes it sensitive
+])
+async def test_data_class(own: DataClass | None, header: str | None, pii: bool,
+                          expected: DataClass) -> None:
+    c = ctx(own, pii)
+    token = REQUESTED_DATA_CLASS.set(header)
+    try:
+        await hook().before(c, REQ)
+    finally:
+        REQUESTED_DATA_CLASS.reset(token)
+    assert c.data_class == expected
+
+
+async def test_invalid_header_is_a_400() -> None:
+    token = REQUESTED_DATA_CLASS.set("secret")
+    try:
+        with pytest.raises(InvalidRequest) as info:
+            await hook().before(ctx(), REQ)
+    finally:
+        REQUESTED_DATA_CLASS.reset(token)
+    assert info.value.status == 400 and info.value.param == "x-portico-data-class"
+
+
+async def test_no_binding_rule_sets_no_filter() -> None:
+    c = ctx("internal")
+    await hook(PolicyRule(name="r", data_class="sensitive", no_training=True)).before(c, REQ)
+    assert c.target_filter is None and c.policy_decisions == []
+
+
+async def test_filter_names_the_violated_rule_and_records_decisions() -> None:
+    rules = (PolicyRule(name="eu-only", data_class="internal", regions=["eu"]),
+             PolicyRule(name="no-training", data_class="sensitive", no_training=True))
+    c = ctx("sensitive")
+    await hook(*rules).before(c, REQ)
+    assert c.target_filter is not None
+    trains = dataclasses.replace(CLOUD, trains_on_data=True, regions=("eu",))
+    assert c.target_filter(target("a", trains)) == "no-training"
+    assert c.target_filter(target("b", CLOUD)) == "eu-only"     # internal rule binds sensitive
+    assert c.target_filter(target("c", dataclasses.replace(CLOUD, regions=("eu",)))) is None
+    assert c.policy_decisions[0] == "class=sensitive from key; rules=eu-only,no-training"
+    assert "refused a: no-training" in c.policy_decisions
+    assert "refused b: eu-only" in c.policy_decisions
+
+
+@pytest.mark.parametrize(("rule", "policy", "broken"), [
+    (PolicyRule(name="r", data_class="public", no_training=True),
+     dataclasses.replace(CLOUD, trains_on_data=True), True),
+    (PolicyRule(name="r", data_class="public", max_retention_days=30), CLOUD, False),
+    (PolicyRule(name="r", data_class="public", max_retention_days=7), CLOUD, True),
+    (PolicyRule(name="r", data_class="public", max_retention_days=7),
+     dataclasses.replace(CLOUD, retention_days=None), True),      # unknown retention fails
+    (PolicyRule(name="r", data_class="public", zero_retention=True), CLOUD, True),
+    (PolicyRule(name="r", data_class="public", zero_retention=True),
+     dataclasses.replace(CLOUD, zero_retention_available=True), False),
+    (PolicyRule(name="r", data_class="public", self_hosted_only=True), CLOUD, True),
+    (PolicyRule(name="r", data_class="public", self_hosted_only=True, max_retention_days=0,
+                no_training=True),
+     DataPolicy(retention_days=None, trains_on_data=False, zero_retention_available=False,
+                self_hosted=True), False),                       # own servers keep the data
+    (PolicyRule(name="r", data_class="public", regions=["eu", "us"]), CLOUD, False),
+])
+def test_violates(rule: PolicyRule, policy: DataPolicy, broken: bool) -> None:
+    assert violates(rule, policy) is broken
+
+
+def test_a_rule_binds_its_class_and_every_higher_one() -> None:
+    book = PolicyBook.of([PolicyRule(name="i", data_class="internal")])
+    assert [r.name for r in book.binding("sensitive")] == ["i"]
+    assert [r.name for r in book.binding("internal")] == ["i"]
+    assert book.binding("public") == ()
+
+
+async def test_header_middleware_exposes_the_header_for_the_request_only() -> None:
+    seen: list[str | None] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        seen.append(REQUESTED_DATA_CLASS.get())
+
+    mw = DataClassHeader(app)
+    scope = {"type": "http", "headers": [(b"x-portico-data-class", b"sensitive")]}
+    await mw(scope, None, None)  # type: ignore[arg-type]
+    await mw({"type": "http", "headers": []}, None, None)  # type: ignore[arg-type]
+    twice = [(b"x-portico-data-class", b"public"), (b"x-portico-data-class", b"public")]
+    await mw({"type": "http", "headers": twice}, None, None)  # type: ignore[arg-type]
+    assert seen[:2] == ["sensitive", None]
+    assert seen[2] is not None and seen[2] != "public"   # several headers: never valid
+    assert REQUESTED_DATA_CLASS.get() is None
