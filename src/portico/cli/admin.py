@@ -11,6 +11,7 @@ from typing import TypeVar
 import click
 import msgspec
 
+from portico.accounting.spend_report import over_prompting, render_table, spend_report
 from portico.cli._common import config_option, load
 from portico.clock import SystemClock
 from portico.config.secrets import ConfigError, resolve_secret
@@ -137,23 +138,29 @@ def spend() -> None:
               default="model", show_default=True)
 @click.option("--since", default=None, help="e.g. 7d, 24h")
 @click.option("--json", "as_json", is_flag=True)
-def spend_report(config_path: str | None, group_by: SpendGroup, since: str | None,
-                 as_json: bool) -> None:
-    """Spend, tokens and input share by key, team, model, provider or day."""
+@click.option("--overprompting", is_flag=True,
+              help="Input share per key and model; flags those that stayed above 80%.")
+def spend_report_cmd(config_path: str | None, group_by: SpendGroup, since: str | None,
+                     as_json: bool, overprompting: bool) -> None:
+    """Spend, tokens, input share, cost per successful request and the over-prompting flag
+    by key, team, model, provider or day."""
 
     async def work(store: Store, service: KeyService | None) -> str:
-        lines = await store.spend(group_by, LedgerQuery(since_ms=_since_ms(since)))
+        now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+        q = LedgerQuery(since_ms=_since_ms(since))
+        if overprompting:
+            shares = await over_prompting(store, q, now_ms)
+            if as_json:
+                return msgspec.json.encode(shares).decode()
+            rows = [f"{s.dimension:<6} {s.name[:40]:<40} {s.requests:>8} "
+                    f"{100 * s.input_share:>6.1f}% {'YES' if s.over_prompting else 'no':>5}"
+                    for s in shares]
+            return "\n".join([f"{'kind':<6} {'name':<40} {'requests':>8} {'input%':>7} "
+                              f"{'flag':>5}", *rows])
+        lines = await spend_report(store, group_by, q, now_ms)
         if as_json:
             return msgspec.json.encode(lines).decode()
-        out = [f"{group_by:<32} {'requests':>9} {'tokens_in':>10} {'tokens_out':>10} "
-               f"{'input%':>7} {'cost_usd':>12} {'unpriced':>8}"]
-        for ln in lines:
-            total = ln.tokens_in + ln.tokens_out
-            share = f"{100 * ln.tokens_in / total:.1f}" if total else "-"
-            out.append(f"{ln.group[:32]:<32} {ln.requests:>9} {ln.tokens_in:>10} "
-                       f"{ln.tokens_out:>10} {share:>7} {ln.cost_micros / 1e6:>12.6f} "
-                       f"{ln.price_missing:>8}")
-        return "\n".join(out)
+        return render_table(group_by, lines)
 
     click.echo(_run(config_path, work))
 

@@ -8,6 +8,7 @@ import contextvars
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from portico.config.model import LimitsConfig
 from portico.errors import GatewayUnavailable
@@ -17,6 +18,9 @@ from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import BaseHook, Outcome
 from portico.schema.chat import ChatRequest
 from portico.store.records import Priority
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 _RANK: Mapping[Priority, int] = {"high": 0, "normal": 1, "low": 2}
 PRIORITIES: Mapping[str, Priority] = {"high": "high", "normal": "normal", "low": "low"}
@@ -40,6 +44,31 @@ def hints_from_headers(priority: str | None, traffic: str | None) -> RequestHint
         return None
     return RequestHints(priority=PRIORITIES.get((priority or "").strip().lower()),
                         batch=(traffic or "").strip().lower() == "batch")
+
+
+class TrafficHeaders:
+    """ASGI middleware: exposes `x-portico-priority` / `x-portico-traffic` to the hook."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        priority = traffic = None
+        if scope["type"] == "http":
+            for k, v in scope["headers"]:
+                if k == b"x-portico-priority":
+                    priority = v.decode("latin-1")
+                elif k == b"x-portico-traffic":
+                    traffic = v.decode("latin-1")
+        hints = hints_from_headers(priority, traffic)
+        if hints is None:
+            await self.app(scope, receive, send)
+            return
+        token = REQUEST_HINTS.set(hints)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            REQUEST_HINTS.reset(token)
 
 
 def effective_priority(ctx: RequestContext, hints: RequestHints | None) -> Priority:

@@ -9,6 +9,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from portico.accounting.spend_report import over_prompting, spend_report
 from portico.errors import InvalidRequest, NotFound, PermissionDenied
 from portico.server.body import decode, read_body
 from portico.server.principal import Principal
@@ -129,8 +130,19 @@ async def spend(gw: Gateway, request: Request, principal: Principal) -> Response
         raise InvalidRequest(f"group_by must be one of {', '.join(SPEND_GROUPS)}",
                              param="group_by")
     by: SpendGroup = group
-    lines = await gw.store.spend(by, _query(request, principal))
+    now_ms = int(gw.clock.wall() * 1000)
+    lines = await spend_report(gw.store, by, _query(request, principal), now_ms)
     return _json({"group_by": by, "data": lines})
+
+
+async def overprompting(gw: Gateway, request: Request, principal: Principal) -> Response:
+    """Input share per key and model over the window (default: the last day) from the ledger,
+    and this process's live window; `over_prompting` marks shares that stayed above 80%."""
+    now_ms = int(gw.clock.wall() * 1000)
+    shares = await over_prompting(gw.store, _query(request, principal), now_ms)
+    live = gw.capacity.overprompt.report() if gw.capacity is not None else []
+    return _json({"data": shares, "live": live,
+                  "flagged": [s for s in shares if s.over_prompting]})
 
 
 async def usage(gw: Gateway, request: Request, principal: Principal) -> Response:
