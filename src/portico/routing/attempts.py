@@ -6,6 +6,7 @@ would see); failures before that are ordinary attempt failures the executor can 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -18,9 +19,16 @@ from portico.adapters.base import (
     EmbeddingDialect,
     StreamDecoder,
     Target,
+    UpstreamRequest,
     UpstreamResponse,
 )
-from portico.errors import InvalidRequest, UpstreamBadResponse
+from portico.errors import (
+    GatewayError,
+    InvalidRequest,
+    UpstreamBadResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from portico.schema.chat import ChatRequest
 from portico.schema.embeddings import EmbeddingRequest, EmbeddingResponse
 from portico.schema.response import ChatResponse
@@ -84,6 +92,22 @@ class OpenedStream:
         await self._stack.aclose()
 
 
+def map_error(dialect: Dialect, resp: UpstreamResponse, target: Target) -> GatewayError:
+    """The dialect's typed error; a 5xx that is not an API body (an HTML page from a proxy,
+    garbage) becomes a bad response (502): the deployment is broken, not merely busy."""
+    err = dialect.map_error(resp, target)
+    if isinstance(err, UpstreamUnavailable) and not _api_body(resp):
+        return UpstreamBadResponse(err.message, upstream_status=resp.status)
+    return err
+
+
+def _api_body(resp: UpstreamResponse) -> bool:
+    if "html" in resp.headers.get("content-type", ""):
+        return False
+    head = resp.body[:64].lstrip()
+    return not head or head[:1] in (b"{", b"[")
+
+
 class Dispatcher:
     def __init__(self, client: UpstreamClient, dialects: Mapping[str, Dialect]) -> None:
         self._client = client
@@ -103,7 +127,7 @@ class Dispatcher:
         resp = await self._client.send(upstream, timeouts, self._label(target),
                                        self._extra(request_id))
         if resp.status >= 300:
-            raise dialect.map_error(resp, target)
+            raise map_error(dialect, resp, target)
         return Completed(dialect.parse_response(resp, target, req), resp.headers)
 
     async def embed(self, request_id: str, target: Target, timeouts: Timeouts,
@@ -116,7 +140,7 @@ class Dispatcher:
         resp = await self._client.send(upstream, timeouts, self._label(target),
                                        self._extra(request_id))
         if resp.status >= 300:
-            raise dialect.map_error(resp, target)
+            raise map_error(dialect, resp, target)
         return dialect.parse_embeddings(resp, target, req)
 
     async def open_stream(self, request_id: str, target: Target, timeouts: Timeouts,
@@ -126,33 +150,46 @@ class Dispatcher:
         upstream = dialect.translate_request(streaming, target)
         stack = AsyncExitStack()
         try:
-            resp = await stack.enter_async_context(
-                self._client.stream(upstream, timeouts, self._label(target),
-                                    self._extra(request_id)))
-            if resp.status >= 300:
-                body = await resp.read_all()
-                raise dialect.map_error(
-                    UpstreamResponse(status=resp.status, headers=resp.headers, body=body), target)
-            decoder = dialect.open_stream(target, streaming)
-            sse = SSEDecoder()
-            body_iter = resp.chunks()
-            first: list[ChatChunk] = []
-            async for data in body_iter:
-                for event in sse.feed(data):
-                    first.extend(decoder.feed(event))
-                if any(meaningful(c) for c in first):
-                    return OpenedStream(target, first, resp, body_iter, sse, decoder, stack)
-            for event in sse.flush():
-                first.extend(decoder.feed(event))
-            first.extend(decoder.finish())
-            if not any(meaningful(c) for c in first):
-                raise UpstreamBadResponse("the upstream closed the stream before any content",
-                                          code="upstream_stream_interrupted")
-            return OpenedStream(target, first, resp, _empty(), sse, decoder, stack,
-                                finished=True)
+            # Time to first token covers headers and every byte up to the first content chunk:
+            # an upstream that sends a role chunk and then stalls still times out here.
+            async with asyncio.timeout(timeouts.first_byte):
+                return await self._open(dialect, target, timeouts, request_id, streaming,
+                                        upstream, stack)
+        except TimeoutError as exc:
+            await stack.aclose()
+            raise UpstreamTimeout(f"{self._label(target)} sent no first token within "
+                                  f"{timeouts.first_byte:g}s",
+                                  code="upstream_first_token_timeout") from exc
         except BaseException:
             await stack.aclose()
             raise
+
+    async def _open(self, dialect: Dialect, target: Target, timeouts: Timeouts, request_id: str,
+                    req: ChatRequest, upstream: UpstreamRequest, stack: AsyncExitStack
+                    ) -> OpenedStream:
+        resp = await stack.enter_async_context(
+            self._client.stream(upstream, timeouts, self._label(target),
+                                self._extra(request_id)))
+        if resp.status >= 300:
+            body = await resp.read_all()
+            raise map_error(dialect, UpstreamResponse(status=resp.status, headers=resp.headers,
+                                                      body=body), target)
+        decoder = dialect.open_stream(target, req)
+        sse = SSEDecoder()
+        body_iter = resp.chunks()
+        first: list[ChatChunk] = []
+        async for data in body_iter:
+            for event in sse.feed(data):
+                first.extend(decoder.feed(event))
+            if any(meaningful(c) for c in first):
+                return OpenedStream(target, first, resp, body_iter, sse, decoder, stack)
+        for event in sse.flush():
+            first.extend(decoder.feed(event))
+        first.extend(decoder.finish())
+        if not any(meaningful(c) for c in first):
+            raise UpstreamBadResponse("the upstream closed the stream before any content",
+                                      code="upstream_stream_interrupted")
+        return OpenedStream(target, first, resp, _empty(), sse, decoder, stack, finished=True)
 
 
 async def _empty() -> AsyncIterator[bytes]:

@@ -7,6 +7,7 @@ raises a typed error; the loop decides from the error's class what happens next.
 from __future__ import annotations
 
 import enum
+import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
@@ -33,6 +34,7 @@ from portico.errors import (
     UpstreamUnavailable,
 )
 from portico.pipeline.context import RequestContext
+from portico.routing._redact import redacted_payload
 from portico.routing.breaker import BreakerBoard
 from portico.routing.capacity import CapacityGate, Lease
 from portico.routing.catalog import Deployment, ModelCatalog, ModelGroup
@@ -43,6 +45,7 @@ from portico.schema.chat import ChatRequest
 from portico.store.records import AttemptRow
 from portico.upstream.client import Timeouts
 
+log = logging.getLogger("portico.routing")
 T = TypeVar("T")
 Attempt = Callable[[Target, Deployment, Timeouts], Awaitable[T]]
 
@@ -74,13 +77,25 @@ def breaker_failure(err: GatewayError) -> bool:
                       | UpstreamBadResponse)
 
 
+class _Policy:
+    """A group's retry settings, resolved once: attempts, deadline, backoff, retries by kind."""
+
+    __slots__ = ("backoff", "cfg", "retries")
+
+    def __init__(self, cfg: RetryConfig) -> None:
+        self.cfg = cfg
+        self.retries = {**DEFAULT_RETRIES, **cfg.retries_per_status}
+        self.backoff = BackoffPolicy(base=cfg.backoff_base_seconds, cap=cfg.backoff_cap_seconds)
+
+
 class _Run:
     """Mutable state of one request's attempts across deployments and fallback groups."""
 
-    __slots__ = ("attempts", "blocked", "capacity_denied", "context_jumped", "last", "records",
-                 "refused")
+    __slots__ = ("attempts", "blocked", "capacity_denied", "context_jumped", "last", "policy",
+                 "records", "refused")
 
-    def __init__(self) -> None:
+    def __init__(self, policy: _Policy) -> None:
+        self.policy = policy
         self.attempts = 0
         self.last: GatewayError | None = None
         self.blocked: list[float] = []
@@ -95,16 +110,17 @@ class Executor:
         self, *, catalog: ModelCatalog, dialects: Mapping[str, Dialect], breakers: BreakerBoard,
         cooldown: KeyCooldown, budget: RetryBudget, retry: RetryConfig, clock: Clock,
         rng: random.Random, capacity: CapacityGate,
+        group_retry: Mapping[str, RetryConfig] | None = None,
     ) -> None:
         self._catalog = catalog
         self._dialects = dialects
         self._breakers = breakers
         self._cooldown = cooldown
         self._budget = budget
-        self._retry = retry
-        self._retries = {**DEFAULT_RETRIES, **retry.retries_per_status}
-        self._backoff = BackoffPolicy(base=retry.backoff_base_seconds,
-                                      cap=retry.backoff_cap_seconds)
+        self._default = _Policy(retry)
+        # Per-group overrides (ModelGroupConfig.retry); the requested group's policy governs
+        # the whole request, fallbacks included, so one request has one budget.
+        self._policies = {name: _Policy(cfg) for name, cfg in (group_retry or {}).items()}
         self._clock = clock
         self._rng = rng
         self._planner = Planner(catalog, rng)
@@ -113,16 +129,21 @@ class Executor:
     def dialect(self, target: Target) -> Dialect:
         return self._dialects[target.provider.dialect]
 
+    def policy(self, group: str) -> RetryConfig:
+        return self._policies.get(group, self._default).cfg
+
     async def run(self, ctx: RequestContext, model: str, attempt: Attempt[T],
                   req: ChatRequest | None = None) -> tuple[T, Lease]:
         """The first successful attempt's result and its capacity lease (to settle).
 
-        `req` (chat only) lets the capacity gate size its reservation."""
+        `req` (chat only) lets the capacity gate size its reservation and the 4xx log show
+        the payload's shape."""
         group = self._catalog.resolve(model)
+        policy = self._policies.get(group.name, self._default)
         if not ctx.deadline:
-            ctx.deadline = ctx.started + self._retry.deadline_seconds
+            ctx.deadline = ctx.started + policy.cfg.deadline_seconds
         self._budget.on_request()
-        state = _Run()
+        state = _Run(policy)
         result = await self._run_group(ctx, req, group, attempt, state)
         if result is not None:
             return result
@@ -157,46 +178,82 @@ class Executor:
                          target: Target, attempt: Attempt[T], state: _Run
                          ) -> tuple[Action, tuple[T, Lease] | None]:
         breaker = self._breakers.get(target.deployment)
+        cfg = state.policy.cfg
+        clock = self._clock
         retries = 0
+        prepaid = False
         while True:
-            now = self._clock.monotonic()
+            now = clock.monotonic()
+            if state.attempts >= cfg.max_attempts or now >= ctx.deadline:
+                return Action.STOP, None
             if not breaker.allow(now):
                 state.blocked.append(breaker.remaining_open(now))
                 return Action.NEXT, None
-            if state.attempts >= self._retry.max_attempts or now >= ctx.deadline:
+            # Every attempt after the first (retry or failover) spends the gateway's budget.
+            if state.attempts > 0 and not prepaid and not self._budget.try_withdraw():
+                breaker.release()
                 return Action.STOP, None
-            if state.attempts > 0 and not self._budget.try_withdraw():
-                return Action.STOP, None
+            prepaid = False
             try:
                 lease = await self._capacity.acquire(ctx, target, req)
             except RateLimited as denied:
+                breaker.release()
                 state.capacity_denied = denied
                 return Action.NEXT, None
+            except BaseException:
+                breaker.release()
+                raise
             state.attempts += 1
             try:
                 value = await attempt(target, dep, self._timeouts(dep, ctx.deadline - now))
             except GatewayError as err:
                 await lease.release(err)
                 self._record(ctx, state, target, err, now)
-                breaker.record(self._clock.monotonic(), ok=not breaker_failure(err))
-                action = self._decide(err, retries)
-                if action is Action.NEXT_KEY:
-                    self._cooldown.bench(target.key_id)
-                    return Action.NEXT, None
+                breaker.record(clock.monotonic(), ok=not breaker_failure(err))
+                action, wait = self._after_failure(ctx, req, target, err, retries, state)
                 if action is not Action.RETRY:
                     return action, None
-                wait = self._backoff.delay(retries, err.retry_after, self._rng)
-                if self._clock.monotonic() + wait > ctx.deadline:
-                    return Action.NEXT, None
-                await self._clock.sleep(wait)
+                prepaid = True
+                await clock.sleep(wait)
                 retries += 1
                 continue
-            breaker.record(self._clock.monotonic(), ok=True)
+            except BaseException:
+                # Cancelled (client gone) or a bug: nothing was learned about the deployment.
+                breaker.release()
+                await lease.release(None)
+                raise
+            breaker.record(clock.monotonic(), ok=True)
             self._record(ctx, state, target, None, now)
             ctx.target = target
             return Action.NEXT, (value, lease)
 
-    def _decide(self, err: GatewayError, retries: int) -> Action:
+    def _after_failure(self, ctx: RequestContext, req: ChatRequest | None, target: Target,
+                       err: GatewayError, retries: int, state: _Run) -> tuple[Action, float]:
+        """What to do after a failed attempt, and the backoff when it is RETRY (with the
+        budget already withdrawn for it)."""
+        policy = state.policy
+        action = self._decide(err, retries, policy)
+        if action is Action.NEXT_KEY:
+            self._cooldown.bench(target.key_id)
+            return Action.NEXT, 0.0
+        if action is Action.STOP and req is not None and isinstance(err, UpstreamError):
+            log.warning("upstream %s rejected request %s (HTTP %s, %s); payload: %s",
+                        target.deployment, ctx.request_id, err.upstream_status, err.code,
+                        redacted_payload(req))
+        if action is not Action.RETRY:
+            return action, 0.0
+        wait = policy.backoff.delay(retries, err.retry_after, self._rng)
+        if wait > policy.backoff.cap or self._clock.monotonic() + wait > ctx.deadline:
+            # Waiting here would pass the cap or the deadline: fail over now; if nothing else
+            # answers, the client gets this error with its Retry-After.
+            if err.retry_after is None:
+                err.retry_after = wait
+            return Action.NEXT, 0.0
+        if not self._budget.try_withdraw():
+            return Action.STOP, 0.0  # the gateway-wide retry budget is spent
+        return Action.RETRY, wait
+
+    def _decide(self, err: GatewayError, retries: int, policy: _Policy) -> Action:
         if isinstance(err, UpstreamContextLength):
             return Action.CONTEXT
         if isinstance(err, UpstreamAuthError):
@@ -206,7 +263,7 @@ class Executor:
         if err.failover:
             return Action.NEXT  # connect errors, timeouts, garbage: another deployment first
         if err.retryable:
-            return Action.RETRY if retries < self._retries.get(_kind(err), 0) else Action.NEXT
+            return Action.RETRY if retries < policy.retries.get(_kind(err), 0) else Action.NEXT
         return Action.STOP
 
     def _record(self, ctx: RequestContext, state: _Run, target: Target,
@@ -241,7 +298,7 @@ class Executor:
         return AllTargetsFailed(last, tuple(state.records))
 
     def timeouts_for(self, dep: Deployment) -> Timeouts:
-        return self._timeouts(dep, self._retry.deadline_seconds)
+        return self._timeouts(dep, self._default.cfg.deadline_seconds)
 
     def _timeouts(self, dep: Deployment, remaining: float) -> Timeouts:
         t = dep.timeouts

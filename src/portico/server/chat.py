@@ -3,34 +3,32 @@ non-streaming and the SSE form."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portico.errors import GatewayError, InternalError, PermissionDenied
+from portico.errors import GatewayError, InternalError, InvalidRequest, PermissionDenied
 from portico.pipeline.context import RequestContext
-from portico.pipeline.hooks import ChunkFilter, Outcome
+from portico.pipeline.hooks import Outcome
 from portico.routing.attempts import Completed, OpenedStream
 from portico.routing.capacity import Lease
 from portico.routing.executor import with_max_tokens
 from portico.schema.chat import ChatRequest
-from portico.schema.response import Usage
-from portico.schema.stream import ChatChunk
 from portico.server.body import decode, read_body
 from portico.server.principal import Permission, Principal, authenticate
-from portico.server.sse import SSEResponse
+from portico.server.streaming import StreamOptions, StreamRun
 
 if TYPE_CHECKING:
     from portico.server.gateway import Gateway
 
 log = logging.getLogger("portico.chat")
-DONE = b"data: [DONE]\n\n"
-# A rough chars-per-token ratio for usage estimates when a stream ends without provider usage.
-CHARS_PER_TOKEN = 4
+MAX_COST_HEADER = "x-portico-max-stream-cost"
+SENTENCE_HEADER = "x-portico-sentence-buffer"
 
 
 def allowed(principal: Principal, model: str) -> bool:
@@ -57,7 +55,7 @@ class ChatHandler:
         return RequestContext(request_id=request.state.request_id, started=clock.monotonic(),
                               ts_ms=int(clock.wall() * 1000))
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, request: Request) -> Response | StreamRun:
         gw = self._gw
         ctx = self.new_context(request)
         finalize_here = True
@@ -74,7 +72,7 @@ class ChatHandler:
             for hook in gw.hooks:
                 req = await hook.before(ctx, req)
             if req.wants_stream:
-                response = await self._stream(ctx, req)
+                response = await self._stream(ctx, req, request)
                 finalize_here = False
                 return response
             return await self._complete(ctx, req)
@@ -107,95 +105,53 @@ class ChatHandler:
         return Response(msgspec.json.encode(resp), headers=route_headers(ctx),
                         media_type="application/json")
 
-    async def _stream(self, ctx: RequestContext, req: ChatRequest) -> Response:
+    async def _stream(self, ctx: RequestContext, req: ChatRequest, request: Request
+                      ) -> StreamRun:
         gw = self._gw
+        opts = self._stream_options(ctx, request)
 
-        opened: OpenedStream
-        opened, lease = await gw.executor.run(
-            ctx, req.model,
-            lambda t, d, to: gw.dispatcher.open_stream(ctx.request_id, t, to,
-                                                       with_max_tokens(req, d)),
-            req)
+        def opener() -> asyncio.Future[tuple[OpenedStream, Lease]]:
+            # A task so the route can send keepalives (and notice a disconnect) meanwhile.
+            return asyncio.ensure_future(gw.executor.run(
+                ctx, req.model,
+                lambda t, d, to: gw.dispatcher.open_stream(ctx.request_id, t, to,
+                                                           with_max_tokens(req, d)),
+                req))
+
         filters = [f for h in gw.hooks if (f := h.chunk_filter(ctx)) is not None]
-        events = StreamRun(gw, ctx, req, opened, lease, filters)
-        headers = [(k.encode(), v.encode()) for k, v in route_headers(ctx).items()]
-        return SSEResponse(events.run(), headers, gw.config.server.keepalive_seconds,
-                           events.cancel)
+        return StreamRun(gw, ctx, req, opener, filters, opts, lambda: route_headers(ctx))
+
+    def _stream_options(self, ctx: RequestContext, request: Request) -> StreamOptions:
+        cfg = self._gw.config
+        settings = ctx.key.settings if ctx.key is not None else None
+        ceilings = [c for c in (
+            settings.max_stream_cost_micros if settings is not None else None,
+            usd_micros(request.headers.get(MAX_COST_HEADER), MAX_COST_HEADER),
+        ) if c is not None]
+        if ceilings:
+            ceiling: int | None = min(ceilings)  # a request may lower its key's ceiling only
+        elif cfg.stream.max_stream_cost_usd is not None:
+            ceiling = usd_micros(str(cfg.stream.max_stream_cost_usd), "stream.max_stream_cost_usd")
+        else:
+            ceiling = None
+        header = request.headers.get(SENTENCE_HEADER)
+        if header is not None:
+            buffered = header.strip().lower() in ("1", "true", "yes", "on")
+        else:
+            buffered = bool(settings is not None and settings.sentence_buffer)
+        hold = cfg.stream.sentence_buffer_max_hold_ms / 1000.0 if buffered else None
+        return StreamOptions(keepalive=cfg.server.keepalive_seconds, max_cost_micros=ceiling,
+                             sentence_hold=hold)
 
 
-class StreamRun:
-    """One client stream: frames chunks, applies filters, ends honestly, always finalizes."""
-
-    def __init__(self, gw: Gateway, ctx: RequestContext, req: ChatRequest,
-                 opened: OpenedStream, lease: Lease, filters: list[ChunkFilter]) -> None:
-        self._gw = gw
-        self._ctx = ctx
-        self._req = req
-        self._opened = opened
-        self._lease = lease
-        self._filters = filters
-        self._cancelled = False
-        self._include_usage = req.include_usage
-
-    def cancel(self) -> None:
-        """The client went away: abort the upstream at once."""
-        self._cancelled = True
-        self._opened.abort()
-
-    def _frame(self, chunk: ChatChunk) -> list[bytes]:
-        ctx = self._ctx
-        if chunk.usage is not None and not chunk.choices:
-            ctx.usage = chunk.usage
-            return [b"data: " + msgspec.json.encode(chunk) + b"\n\n"] \
-                if self._include_usage else []
-        chunks: list[ChatChunk] = [chunk]
-        for f in self._filters:
-            chunks = [out for c in chunks for out in f.feed(c)]
-        return [self._encode(c) for c in chunks]
-
-    def _encode(self, chunk: ChatChunk) -> bytes:
-        ctx = self._ctx
-        for choice in chunk.choices:
-            if choice.delta.content:
-                if ctx.ttft_ms is None:
-                    ctx.ttft_ms = int((self._gw.clock.monotonic() - ctx.started) * 1000)
-                ctx.delivered_text_chars += len(choice.delta.content)
-        return b"data: " + msgspec.json.encode(chunk) + b"\n\n"
-
-    async def run(self) -> AsyncIterator[bytes]:
-        ctx = self._ctx
-        outcome = Outcome()
-        try:
-            for chunk in self._opened.first:
-                for frame in self._frame(chunk):
-                    yield frame
-            async for chunk in self._opened.rest():
-                for frame in self._frame(chunk):
-                    yield frame
-            for f in self._filters:
-                for chunk in f.flush():
-                    yield self._encode(chunk)
-            yield DONE
-        except GatewayError as err:
-            if self._cancelled:
-                ctx.status, outcome = "cancelled", Outcome(cancelled=True)
-            else:
-                # After the first byte there is no failover: one terminal error event, no
-                # [DONE], and the ledger says partial.
-                ctx.status, ctx.error_code = "partial", err.code
-                outcome = Outcome(error=err)
-                yield b"data: " + msgspec.json.encode(err.envelope()) + b"\n\n"
-        finally:
-            if self._cancelled and ctx.status == "ok":
-                ctx.status, outcome = "cancelled", Outcome(cancelled=True)
-            await self._opened.aclose()
-            if ctx.usage is None:
-                ctx.usage = self._estimate()
-                ctx.usage_estimated = True
-            await self._lease.settle(ctx.usage, self._opened.headers)
-            await self._gw.finalize(ctx, outcome)
-
-    def _estimate(self) -> Usage:
-        out = -(-self._ctx.delivered_text_chars // CHARS_PER_TOKEN)
-        prompt = self._gw.estimate_prompt_tokens(self._ctx, self._req)
-        return Usage(prompt_tokens=prompt, completion_tokens=out, total_tokens=prompt + out)
+def usd_micros(value: str | None, name: str) -> int | None:
+    """A USD amount (decimal string) in integer micro-USD; no float on the way."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation as exc:
+        raise InvalidRequest(f"{name} must be a USD amount such as 0.25", param=name) from exc
+    if not amount.is_finite() or amount < 0:
+        raise InvalidRequest(f"{name} must be a non-negative USD amount", param=name)
+    return int((amount * 1_000_000).to_integral_value(ROUND_DOWN))

@@ -23,6 +23,7 @@ class KeySettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True
     budget_micros_daily: int | None = None
     budget_micros_monthly: int | None = None
     max_stream_cost_micros: int | None = None
+    sentence_buffer: bool | None = None   # coalesce streamed deltas to sentence ends
     pii_mode: PiiMode | None = None
     data_class: DataClass | None = None
     priority: Priority | None = None

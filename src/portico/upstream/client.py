@@ -36,10 +36,12 @@ class Timeouts:
 class StreamResponse:
     """An open upstream response whose body is read incrementally with idle timeouts."""
 
-    def __init__(self, resp: aiohttp.ClientResponse, timeouts: Timeouts, label: str) -> None:
+    def __init__(self, resp: aiohttp.ClientResponse, timeouts: Timeouts, label: str,
+                 deadline: float) -> None:
         self._resp = resp
         self._timeouts = timeouts
         self._label = label
+        self._deadline = deadline     # loop time by which the whole attempt must be over
         self.status = resp.status
         self.headers = {k.lower(): v for k, v in resp.headers.items()}
 
@@ -53,12 +55,21 @@ class StreamResponse:
     async def chunks(self) -> AsyncIterator[bytes]:
         first = True
         content = self._resp.content
+        loop = asyncio.get_running_loop()
+        idle = self._timeouts.idle
         while True:
-            wait = self._timeouts.first_byte if first else self._timeouts.idle
+            gap = self._timeouts.first_byte if first else idle
+            now = loop.time()
+            left = self._deadline - now
+            wait = gap if gap < left else left
             try:
-                async with asyncio.timeout(wait):
+                async with asyncio.timeout_at(now + wait):
                     data = await content.readany()
             except TimeoutError as exc:
+                if wait < gap:
+                    raise UpstreamTimeout(f"{self._label} did not finish the stream within the "
+                                          f"{self._timeouts.total:g}s total timeout",
+                                          code="upstream_total_timeout") from exc
                 what = "first token" if first else "next chunk"
                 raise UpstreamTimeout(
                     f"{self._label} sent no {what} within {wait:g}s", code="upstream_idle_timeout"
@@ -143,7 +154,9 @@ class UpstreamClient:
     async def stream(self, req: UpstreamRequest, timeouts: Timeouts, label: str,
                      extra_headers: tuple[tuple[str, str], ...] = ()
                      ) -> AsyncIterator[StreamResponse]:
-        """Open a streaming response; headers must arrive within `timeouts.first_byte`."""
+        """Open a streaming response; headers must arrive within `timeouts.first_byte`, and
+        the whole body within `timeouts.total`."""
+        deadline = asyncio.get_running_loop().time() + timeouts.total
         try:
             async with asyncio.timeout(min(timeouts.first_byte, timeouts.total)):
                 resp = await self.session.request(
@@ -158,8 +171,20 @@ class UpstreamClient:
             raise UpstreamConnectError(f"{label} closed the connection before answering") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamBadResponse(f"{label} sent an invalid HTTP response") from exc
-        stream = StreamResponse(resp, timeouts, label)
+        stream = StreamResponse(resp, timeouts, label, deadline)
         try:
             yield stream
         finally:
             resp.release() if resp.content.at_eof() else resp.close()
+
+
+async def admin_get(url: str, headers: dict[str, str], timeout: float = 10.0
+                    ) -> tuple[int, bytes]:
+    """One GET to a Portico admin route (for the CLI): status and body, redirects refused."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        try:
+            async with session.get(url, headers=headers, allow_redirects=False) as resp:
+                return resp.status, await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UpstreamConnectError(f"could not reach {url}: {exc.__class__.__name__}"
+                                       ) from exc
