@@ -14,6 +14,7 @@ from starlette.routing import Route
 from portico.config.model import PorticoConfig
 from portico.errors import GatewayError, InvalidRequest, NotFound
 from portico.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from portico.pipeline.inbound_limits import TrafficHeaders
 from portico.server import routes_admin as admin
 from portico.server import routes_public as public
 from portico.server.chat import ChatHandler
@@ -56,6 +57,8 @@ def route_table(*, metrics_public: bool = False) -> tuple[RouteSpec, ...]:
                   "Audit events (a virtual key sees only its own)"),
         RouteSpec("/admin/audit/verify", ("GET",), A, admin.audit_verify,
                   "Verify the audit hash chain"),
+        RouteSpec("/admin/overprompting", ("GET",), A, admin.overprompting,
+                  "Input share per key and model; keys that stay above 80% are flagged"),
         RouteSpec("/openapi.json", ("GET",), P, _openapi, "This API's OpenAPI document"),
         RouteSpec("/metrics", ("GET",), P if metrics_public else A, _metrics,
                   "Prometheus metrics (admin unless server.metrics_public)"),
@@ -97,7 +100,7 @@ def create_app(config: PorticoConfig, *, gateway: Gateway | None = None) -> ASGI
 
     app = Starlette(lifespan=lifespan,
                     exception_handlers={404: not_found, 405: method_not_allowed})
-    return RequestIdMiddleware(app)
+    return RequestIdMiddleware(TrafficHeaders(app))
 
 
 class GatewayErrorMethod(GatewayError):

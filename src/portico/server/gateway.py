@@ -9,6 +9,8 @@ from pathlib import Path
 
 from starlette.responses import Response
 
+from portico.accounting.config_prices import flag_unpriced, gateway_catalog
+from portico.accounting.estimate import RequestEstimator
 from portico.accounting.prices import PriceCatalog, UsageCounts
 from portico.accounting.tokens import TokenCounter
 from portico.adapters.base import Dialect, ProviderSpec
@@ -28,6 +30,7 @@ from portico.pipeline.ledger import LedgerHook
 from portico.routing.attempts import Dispatcher
 from portico.routing.breaker import BreakerBoard
 from portico.routing.capacity import CapacityGate, UnlimitedCapacity
+from portico.routing.capacity_limits import CapacityStack
 from portico.routing.catalog import ModelCatalog, build_catalog
 from portico.routing.cooldown import KeyCooldown
 from portico.routing.executor import Executor
@@ -75,6 +78,7 @@ class Gateway:
     tokens: TokenCounter
     master: Secret | None
     hooks: list[Hook] = field(default_factory=list)
+    capacity: CapacityStack | None = None     # limiter, capacity gate, limit/budget hooks
     metrics: Metrics = field(
         default_factory=lambda: Metrics(groups=frozenset(), providers=frozenset()))
     redactor: Redactor = field(default_factory=Redactor)
@@ -119,6 +123,8 @@ class Gateway:
         await self.journal.close()
         await self.client.close()
         await self.store.close()
+        if self.capacity is not None:
+            await self.capacity.close()
         if self.logs is not None:
             self.logs.close()
 
@@ -148,20 +154,26 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
     client = UpstreamClient()
     await client.start()
     breakers = BreakerBoard(config.breaker, clock)
+    prices = gateway_catalog(config.prices, config.prices_file)
+    flag_unpriced(prices, [(d.provider.spec.name, d.model) for g in catalog.groups.values()
+                           for d in g.deployments], int(clock.wall() * 1000))
+    tokens = TokenCounter()
+    stack = CapacityStack(config, catalog, RequestEstimator(tokens, prices), clock)
+    if capacity is None and stack.gate.active:
+        capacity = stack.gate
     executor = Executor(
         catalog=catalog, dialects=dialects, breakers=breakers, cooldown=KeyCooldown(clock),
         budget=RetryBudget(clock, ratio=config.retry.budget_ratio), retry=config.retry,
         clock=clock, rng=rng, capacity=capacity or UnlimitedCapacity(),
-        group_retry={g.name: g.retry for g in config.models if g.retry is not None},
     )
-    prices = PriceCatalog.load_builtin()
     gw = Gateway(
         config=config, clock=clock, specs=specs, catalog=catalog, dialects=dialects,
         client=client, dispatcher=Dispatcher(client, dialects), executor=executor,
         breakers=breakers, store=store, journal=journal,
         keys=KeyService(store, pepper, clock, master), prices=prices,
-        tokens=TokenCounter(), master=master,
+        tokens=tokens, master=master, capacity=stack,
     )
+    gw.hooks += stack.hooks   # inbound limits, budget, max_tokens cap (+ over-prompt stats)
     gw.hooks.append(LedgerHook(journal, CatalogCosts(prices), clock))
     _observability(gw, pepper)
     return gw
