@@ -165,6 +165,7 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
         catalog=catalog, dialects=dialects, breakers=breakers, cooldown=KeyCooldown(clock),
         budget=RetryBudget(clock, ratio=config.retry.budget_ratio), retry=config.retry,
         clock=clock, rng=rng, capacity=capacity or UnlimitedCapacity(),
+        group_retry={g.name: g.retry for g in config.models if g.retry is not None},
     )
     gw = Gateway(
         config=config, clock=clock, specs=specs, catalog=catalog, dialects=dialects,
