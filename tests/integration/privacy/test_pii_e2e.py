@@ -64,7 +64,7 @@ async def test_mask_stream_restores_placeholders_split_at_every_offset(gw: Priva
     sim = gw.sims["openai"]
     seen = 0
     for chunks in (3, 7, 11, 200):
-        for pad in range(0, 12):
+        for pad in range(12):
             sim.faults.push(FaultRule(chunks=chunks))
             prompt = "x" * pad + " " + text + " tail"
             # The simulator echoes 4*max_tokens characters of the (masked) prompt, repeated:
@@ -99,7 +99,7 @@ async def test_detect_mode_leaves_the_upstream_body_unchanged_but_counts(
         tmp_path: Path) -> None:
     async with privacy_gateway(tmp_path, patterns_only) as p:
         key = await p.new_key(KeySettings(pii_mode="detect"))
-        status, out = await p.chat(body(), key=key)
+        status, _ = await p.chat(body(), key=key)
         assert status == 200
         sent = msgspec.json.decode(p.upstream_bodies()[-1])
         assert sent["messages"][0]["content"] == PROMPT   # verbatim
