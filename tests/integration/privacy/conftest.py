@@ -60,6 +60,11 @@ class Privacy:
                     text.append(choice["delta"].get("content") or "")
         return "".join(text)
 
+    async def drain(self) -> None:
+        """Until everything submitted to the journal is in the store."""
+        while await self.gateway.journal.flush() or self.gateway.journal.stats.pending:
+            pass
+
     def upstream_bodies(self, sim: str = "openai") -> list[str]:
         return [bytes(e.body).decode() for e in self.sims[sim].ledger if e.body is not None]
 

@@ -103,7 +103,7 @@ async def test_detect_mode_leaves_the_upstream_body_unchanged_but_counts(
         assert status == 200
         sent = msgspec.json.decode(p.upstream_bodies()[-1])
         assert sent["messages"][0]["content"] == PROMPT   # verbatim
-        await p.gateway.journal.close()   # flushes the journal to the store
+        await p.drain()
         events = await p.gateway.store.list_audit()
         (request,) = [e.event for e in events if e.event.action == "chat.request"]
         assert request.detail["pii"] == {"CREDIT_CARD": 1, "EMAIL": 1, "PERSON": 1}

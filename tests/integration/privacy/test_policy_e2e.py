@@ -91,7 +91,7 @@ async def test_pii_raises_the_class_to_sensitive(tmp_path: Path) -> None:
         assert status == 200 and upstream_models(p)[-1] == "m-careful"
         status, out = await p.chat(ask("trains-only", "mail me at dana@example.org"))
         assert status == 403 and "no-training-for-sensitive" in str(out["error"])
-        await p.gateway.journal.close()
+        await p.drain()
         events = [e.event for e in await p.gateway.store.list_audit()
                   if e.event.action == "chat.request"]
         assert [e.detail["data_class"] for e in events] == ["sensitive", "sensitive"]
