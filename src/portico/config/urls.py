@@ -137,6 +137,8 @@ def check_upstream_url(url: str, path: str, *, internal: bool,
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         raise ConfigError(path, f"base_url must use http or https, not {scheme or 'nothing'!r}")
+    if "#" in url or "?" in url:
+        raise ConfigError(path, "base_url must not carry a query or fragment")
     if "@" in parts.netloc or parts.username or parts.password:
         raise ConfigError(path, "base_url must not carry credentials (user@host); use keys[].key")
     if parts.hostname is None:

@@ -34,6 +34,8 @@ class ErrorEnvelope(msgspec.Struct):
 
 _BODIES: dict[str, type] = {"/v1/chat/completions": ChatRequest,
                             "/v1/embeddings": EmbeddingRequest}
+# Routes answering in text (the Prometheus exposition format).
+_TEXT_ROUTES = frozenset({"/metrics"})
 _RESPONSES: dict[str, type] = {"/v1/chat/completions": ChatResponse,
                                "/v1/embeddings": EmbeddingResponse, "/v1/models": ModelList}
 
@@ -52,6 +54,8 @@ def _operation(spec: RouteSpec, method: str, refs: dict[type, dict[str, Any]]
     }
     if spec.path == "/v1/chat/completions":
         op["responses"]["200"]["content"]["text/event-stream"] = {"schema": {"type": "string"}}
+    if spec.path in _TEXT_ROUTES:
+        op["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
     if spec.permission is not Permission.PUBLIC:
         op["security"] = [{"bearer": []}]
     params = [seg[1:-1] for seg in spec.path.split("/") if seg.startswith("{")]
