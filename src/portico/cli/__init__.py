@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from portico.cli.admin import audit, keys, spend
+from portico.cli.audit_scan import audit_scan
 from portico.cli.prices import prices
 from portico.cli.serve import check_config, serve, simulate
 
@@ -17,3 +18,4 @@ def main() -> None:
 
 for command in (serve, check_config, simulate, keys, spend, prices, audit):
     main.add_command(command)
+audit.add_command(audit_scan)

@@ -15,7 +15,9 @@ from portico.config.model import PorticoConfig
 from portico.errors import GatewayError, InvalidRequest, NotFound
 from portico.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from portico.pipeline.inbound_limits import TrafficHeaders
+from portico.pipeline.policy_hook import DataClassHeader
 from portico.server import routes_admin as admin
+from portico.server import routes_privacy as privacy
 from portico.server import routes_public as public
 from portico.server.chat import ChatHandler
 from portico.server.endpoint import RouteSpec, wrap
@@ -59,6 +61,8 @@ def route_table(*, metrics_public: bool = False) -> tuple[RouteSpec, ...]:
                   "Verify the audit hash chain"),
         RouteSpec("/admin/overprompting", ("GET",), A, admin.overprompting,
                   "Input share per key and model; keys that stay above 80% are flagged"),
+        RouteSpec("/admin/audit/scan", ("POST",), A, privacy.audit_scan,
+                  "Scan audit events, captured content and logs for leaked PII and keys"),
         RouteSpec("/openapi.json", ("GET",), P, _openapi, "This API's OpenAPI document"),
         RouteSpec("/metrics", ("GET",), P if metrics_public else A, _metrics,
                   "Prometheus metrics (admin unless server.metrics_public)"),
@@ -100,7 +104,7 @@ def create_app(config: PorticoConfig, *, gateway: Gateway | None = None) -> ASGI
 
     app = Starlette(lifespan=lifespan,
                     exception_handlers={404: not_found, 405: method_not_allowed})
-    return RequestIdMiddleware(TrafficHeaders(app))
+    return RequestIdMiddleware(DataClassHeader(TrafficHeaders(app)))
 
 
 class GatewayErrorMethod(GatewayError):

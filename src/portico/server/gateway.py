@@ -27,6 +27,8 @@ from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import Hook, Outcome
 from portico.pipeline.keys import KeyService, derive_hash_secret
 from portico.pipeline.ledger import LedgerHook
+from portico.pipeline.pii_hook import DetectorHolder, PiiHook, build_detectors
+from portico.pipeline.policy_hook import PolicyHook
 from portico.routing.attempts import Dispatcher
 from portico.routing.breaker import BreakerBoard
 from portico.routing.capacity import CapacityGate, UnlimitedCapacity
@@ -79,6 +81,7 @@ class Gateway:
     master: Secret | None
     hooks: list[Hook] = field(default_factory=list)
     capacity: CapacityStack | None = None     # limiter, capacity gate, limit/budget hooks
+    detectors: DetectorHolder | None = None   # PII detector, built once (privacy)
     metrics: Metrics = field(
         default_factory=lambda: Metrics(groups=frozenset(), providers=frozenset()))
     redactor: Redactor = field(default_factory=Redactor)
@@ -174,7 +177,11 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
         keys=KeyService(store, pepper, clock, master), prices=prices,
         tokens=tokens, master=master, capacity=stack,
     )
+    # Order: inbound limits, budget, then PII, then policy (PII may raise the data class);
+    # the LedgerHook stays last.
     gw.hooks += stack.hooks   # inbound limits, budget, max_tokens cap (+ over-prompt stats)
+    gw.detectors = await build_detectors(config)
+    gw.hooks += [PiiHook(config, gw.detectors, journal), PolicyHook(config.policy)]
     gw.hooks.append(LedgerHook(journal, CatalogCosts(prices), clock))
     _observability(gw, pepper)
     return gw
