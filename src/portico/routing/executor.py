@@ -25,6 +25,7 @@ from portico.errors import (
     PolicyViolation,
     RateLimited,
     UpstreamAuthError,
+    UpstreamBadRequest,
     UpstreamBadResponse,
     UpstreamConnectError,
     UpstreamContextLength,
@@ -236,6 +237,11 @@ class Executor:
         if action is Action.NEXT_KEY:
             self._cooldown.bench(target.key_id)
             return Action.NEXT, 0.0
+        if action is Action.STOP and isinstance(err, UpstreamBadRequest):
+            # Passed through: the client sees the provider's 4xx status (sanitized message).
+            upstream = err.upstream_status
+            if upstream is not None and 400 <= upstream < 500 and upstream not in (401, 403):
+                err.status = upstream  # type: ignore[misc]
         if action is Action.STOP and req is not None and isinstance(err, UpstreamError):
             log.warning("upstream %s rejected request %s (HTTP %s, %s); payload: %s",
                         target.deployment, ctx.request_id, err.upstream_status, err.code,
