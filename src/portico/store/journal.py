@@ -118,8 +118,11 @@ class Journal:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Open the journal, replay what the store has not acknowledged, start flushing."""
+    async def start(self, *, background: bool = True) -> None:
+        """Open the journal, replay what the store has not acknowledged, start flushing.
+
+        With background=False no flusher task runs: the caller drives `flush()` (tests, tools).
+        """
         if self._started:
             return
         checkpoint = await asyncio.to_thread(self._log.open)
@@ -131,7 +134,8 @@ class Journal:
         async with self._cycle_lock:
             while await self._flush_batch():
                 pass
-        self._task = asyncio.create_task(self._run(), name="portico-journal")
+        if background:
+            self._task = asyncio.create_task(self._run(), name="portico-journal")
 
     async def close(self) -> None:
         """Drain to the store (retrying until close_timeout_ms); leftovers stay in the file."""

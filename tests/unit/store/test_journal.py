@@ -78,7 +78,7 @@ def make(sink: MemorySink, path: Path, ft: FakeTime, **kw: int) -> Journal:
 async def test_flush_writes_file_then_store(tmp_path: Path, ft: FakeTime) -> None:
     sink = MemorySink()
     j = make(sink, tmp_path / "j", ft)
-    await j.start()
+    await j.start(background=False)
     for i in range(3):
         j.submit_ledger(row(i))
     j.submit_audit(event(0))
@@ -94,7 +94,7 @@ async def test_flush_writes_file_then_store(tmp_path: Path, ft: FakeTime) -> Non
 async def test_outage_backs_off_then_recovers(tmp_path: Path, ft: FakeTime) -> None:
     sink = MemorySink()
     j = make(sink, tmp_path / "j", ft, backoff_initial_ms=100, backoff_max_ms=400)
-    await j.start()
+    await j.start(background=False)
     sink.down = True
     j.submit_ledger(row(1))
     await j.flush()
@@ -117,7 +117,7 @@ async def test_memory_bound_spills_to_file_and_keeps_order(tmp_path: Path,
                                                            ft: FakeTime) -> None:
     sink = MemorySink()
     j = make(sink, tmp_path / "j", ft, max_memory=3, batch_size=2)
-    await j.start()
+    await j.start(background=False)
     sink.down = True
     for i in range(10):
         j.submit_audit(event(i))
@@ -138,21 +138,19 @@ async def test_memory_bound_spills_to_file_and_keeps_order(tmp_path: Path,
 async def test_replay_after_crash_lands_once(tmp_path: Path, ft: FakeTime) -> None:
     sink = MemorySink()
     first = make(sink, tmp_path / "j", ft)
-    await first.start()
+    await first.start(background=False)
     sink.down = True
     for i in range(5):
         first.submit_ledger(row(i))
     await first.flush()  # on disk, not in the store
     await asyncio.to_thread(first._log.close)  # the process dies: only the lock goes away
-    assert first._task is not None
-    first._task.cancel()
     sink.down = False
     second = make(sink, tmp_path / "j", ft)
-    await second.start()
+    await second.start(background=False)
     assert sorted(sink.rows) == [f"r{i}" for i in range(5)]
     await second.close()
     third = make(sink, tmp_path / "j", ft)
-    await third.start()  # checkpoint passed everything: nothing replays
+    await third.start(background=False)  # checkpoint passed everything: nothing replays
     assert third.stats.flushed == 0
     await third.close()
 
@@ -161,13 +159,13 @@ async def test_replay_after_store_write_without_checkpoint_is_idempotent(
         tmp_path: Path, ft: FakeTime) -> None:
     sink = MemorySink()
     j = make(sink, tmp_path / "j", ft)
-    await j.start()
+    await j.start(background=False)
     j.submit_audit(event(1))
     await j.flush()
     await j.close()
     (tmp_path / "j" / "checkpoint.json").unlink()  # crash between store write and checkpoint
     again = make(sink, tmp_path / "j", ft)
-    await again.start()
+    await again.start(background=False)
     assert again.stats.flushed == 1
     assert [e.event_id for e in sink.events] == ["e1"]
     await again.close()
@@ -177,7 +175,7 @@ async def test_torn_tail_is_cut(tmp_path: Path, ft: FakeTime) -> None:
     sink = MemorySink()
     sink.down = True
     j = make(sink, tmp_path / "j", ft, close_timeout_ms=0)
-    await j.start()
+    await j.start(background=False)
     j.submit_ledger(row(1))
     await j.close()
     seg = next((tmp_path / "j").glob("*.seg"))
@@ -185,7 +183,7 @@ async def test_torn_tail_is_cut(tmp_path: Path, ft: FakeTime) -> None:
         f.write(b'{"type":"ledger","row":{"request_')
     sink.down = False
     again = make(sink, tmp_path / "j", ft)
-    await again.start()
+    await again.start(background=False)
     assert list(sink.rows) == ["r1"]
     assert seg.read_bytes().endswith(b"\n")
     again.submit_ledger(row(2))
@@ -196,7 +194,7 @@ async def test_torn_tail_is_cut(tmp_path: Path, ft: FakeTime) -> None:
 async def test_close_drains_with_retries(tmp_path: Path, ft: FakeTime) -> None:
     sink = MemorySink()
     j = make(sink, tmp_path / "j", ft, batch_size=10)
-    await j.start()
+    await j.start(background=False)
     for i in range(25):
         j.submit_ledger(row(i))
     sink.down = True
@@ -216,13 +214,13 @@ async def test_close_gives_up_at_timeout_and_keeps_file(tmp_path: Path, ft: Fake
     sink = MemorySink()
     sink.down = True
     j = make(sink, tmp_path / "j", ft, close_timeout_ms=1000)
-    await j.start()
+    await j.start(background=False)
     j.submit_ledger(row(1))
     await j.close()
     assert j.stats.pending == 1 and ft.now - 1000.0 >= 1.0
     sink.down = False
     again = make(sink, tmp_path / "j", ft)
-    await again.start()
+    await again.start(background=False)
     assert list(sink.rows) == ["r1"]
     await again.close()
 
@@ -275,7 +273,7 @@ async def test_segments_roll_and_flushed_ones_are_deleted(tmp_path: Path,
                                                          ft: FakeTime) -> None:
     sink = MemorySink()
     j = make(sink, tmp_path / "j", ft, max_segment_bytes=200, batch_size=1000)
-    await j.start()
+    await j.start(background=False)
     sink.down = True
     for i in range(6):
         j.submit_ledger(row(i))
@@ -292,7 +290,7 @@ async def test_segments_roll_and_flushed_ones_are_deleted(tmp_path: Path,
 async def test_unencodable_entry_is_dropped_not_fatal(tmp_path: Path, ft: FakeTime) -> None:
     sink = MemorySink()
     j = make(sink, tmp_path / "j", ft)
-    await j.start()
+    await j.start(background=False)
     j.submit_audit(AuditEvent(event_id="bad", ts_ms=1, kind="admin", actor="a", action="x",
                               detail={"obj": object()}))
     j.submit_audit(event(2))
@@ -303,7 +301,7 @@ async def test_unencodable_entry_is_dropped_not_fatal(tmp_path: Path, ft: FakeTi
 
 async def test_one_process_per_directory(tmp_path: Path, ft: FakeTime) -> None:
     j = make(MemorySink(), tmp_path / "j", ft)
-    await j.start()
+    await j.start(background=False)
     with pytest.raises(JournalLocked):
-        await make(MemorySink(), tmp_path / "j", ft).start()
+        await make(MemorySink(), tmp_path / "j", ft).start(background=False)
     await j.close()
