@@ -188,6 +188,14 @@ def _soak(soak: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _findings() -> list[str]:
+    """Hand-written analysis kept next to the code (bench/findings.md), if present."""
+    from pathlib import Path
+
+    path = Path(__file__).with_name("findings.md")
+    return [path.read_text(), ""] if path.exists() else []
+
+
 def benchmarks_md(run: dict[str, Any], soak: dict[str, Any] | None) -> str:
     mach = run["machine"]
     libs = ", ".join(f"{k} {v}" for k, v in mach["libs"].items())
@@ -215,6 +223,7 @@ def benchmarks_md(run: dict[str, Any], soak: dict[str, Any] | None) -> str:
         "the free CPU, not linear scaling.", "",
         "## Soak", "", *_soak(soak), "",
         "## Where the time goes (py-spy)", "", *_profile(run), "",
+        *_findings(),
         HOW,
     ]
     return "\n".join(parts).replace("\n\n\n", "\n\n") + "\n"

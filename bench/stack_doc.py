@@ -51,11 +51,11 @@ def render(data: dict[str, Any]) -> str:
         *[f"| {k} | {v['median_us']:.1f} | {v['median_us'] / base:.1f} |"
           for k, v in codec.items()], "",
         "## Choice", "",
-        "- **uvicorn + httptools + uvloop**: granian's Rust HTTP layer is faster for an empty "
-        "app, but the gateway's time is in its own Python (see benchmarks.md profiles), uvicorn's "
-        "ASGI semantics for streaming and disconnects are the ones Starlette is tested against, "
-        "and it installs from wheels with no extra runtime. Revisit if the server share of the "
-        "profile grows.",
+        "- **uvicorn + httptools + uvloop**: in this run it served the minimal app faster and "
+        "with less CPU per request than granian pinned to the same single core (granian's "
+        "default runtime adds threads that contend for that core; its advantage reported "
+        "elsewhere is with several cores). uvicorn's ASGI streaming and disconnect behaviour is "
+        "what Starlette is tested against. Revisit granian for multi-core workers.",
         "- **aiohttp** for the upstream: the lower CPU per request at equal concurrency, and its "
         "`readany()` streaming gives chunk-at-a-time SSE relaying.",
         "- **msgspec** for every request and provider body: decode+validate+encode in one pass, "
