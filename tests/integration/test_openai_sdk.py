@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageFunctionToolCall, ChatCompletionToolParam
 
 from tests.support.gateway import Running, demo_gateway
 from tests.support.openapi import validate
 
 MODELS = ["gpt-4o-mini", "claude-haiku", "gemini-flash"]
-TOOL = {
+TOOL: ChatCompletionToolParam = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -86,14 +88,17 @@ async def test_tool_call_round_trip(running: Running, model: str) -> None:
         tools=[TOOL], tool_choice="required")
     msg = first.choices[0].message
     assert first.choices[0].finish_reason == "tool_calls"
-    assert msg.tool_calls and msg.tool_calls[0].function.name == "get_weather"
-    args = json.loads(msg.tool_calls[0].function.arguments)
-    assert "city" in args
+    assert msg.tool_calls
+    call = msg.tool_calls[0]
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
+    assert call.function.name == "get_weather"
+    assert "city" in json.loads(call.function.arguments)
+    # The assistant message goes back verbatim, as clients do (extra fields included).
+    echoed: Any = msg.model_dump(exclude_none=True)
     second = await c.chat.completions.create(
         model=model, tools=[TOOL],
-        messages=[{"role": "user", "content": "Use the tool for Paris"},
-                  msg.model_dump(exclude_none=True),
-                  {"role": "tool", "tool_call_id": msg.tool_calls[0].id, "content": "sunny"}])
+        messages=[{"role": "user", "content": "Use the tool for Paris"}, echoed,
+                  {"role": "tool", "tool_call_id": call.id, "content": "sunny"}])
     assert second.choices[0].message.content
 
 
