@@ -138,7 +138,7 @@ class Env:
     clock: Clock
     http: aiohttp.ClientSession
 
-    def push(self, sim: str = "openai", **fault: object) -> None:
+    def push(self, sim: str = "openai", /, **fault: object) -> None:
         self.sims[sim].faults.push(FaultRule(**fault))  # type: ignore[arg-type]
 
     async def chat(self, model: str, *, stream: bool = False, key: str | None = None,

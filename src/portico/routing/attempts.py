@@ -182,6 +182,7 @@ class Dispatcher:
             for event in sse.feed(data):
                 first.extend(decoder.feed(event))
             if any(meaningful(c) for c in first):
+                resp.mark_content()
                 return OpenedStream(target, first, resp, body_iter, sse, decoder, stack)
         for event in sse.flush():
             first.extend(decoder.feed(event))

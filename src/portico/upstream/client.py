@@ -42,6 +42,7 @@ class StreamResponse:
         self._timeouts = timeouts
         self._label = label
         self._deadline = deadline     # loop time by which the whole attempt must be over
+        self._content = False         # until the first token, reads wait up to first_byte
         self.status = resp.status
         self.headers = {k.lower(): v for k, v in resp.headers.items()}
 
@@ -52,12 +53,16 @@ class StreamResponse:
         except (TimeoutError, aiohttp.ClientError):
             return b""
 
+    def mark_content(self) -> None:
+        """The first token arrived: from now on reads wait at most the idle gap."""
+        self._content = True
+
     async def chunks(self) -> AsyncIterator[bytes]:
-        first = True
         content = self._resp.content
         loop = asyncio.get_running_loop()
         idle = self._timeouts.idle
         while True:
+            first = not self._content
             gap = self._timeouts.first_byte if first else idle
             now = loop.time()
             left = self._deadline - now
@@ -80,7 +85,6 @@ class StreamResponse:
                 ) from exc
             if not data:
                 return
-            first = False
             yield data
 
     def close(self) -> None:
