@@ -6,19 +6,23 @@ process drop the entry at once, and other replicas see them within the cache TTL
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 import uuid
 
 from portico.clock import Clock
-from portico.errors import AuthError, InvalidRequest
+from portico.errors import AuthError, GatewayUnavailable, InvalidRequest
 from portico.secret import Secret
 from portico.store.base import KeyStore
 from portico.store.records import KeyRecord, KeySettings
 
+log = logging.getLogger("portico.keys")
 KEY_PREFIX = "sk-pt-"
 CACHE_TTL_SECONDS = 5.0
+REFRESH_AHEAD_SECONDS = 1.0
 _CACHE_MAX = 10_000
 
 
@@ -36,6 +40,8 @@ class KeyService:
         self._clock = clock
         self._master = master.reveal().encode() if master else None
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+        # Lookups in flight, by digest; they also keep background refresh tasks referenced.
+        self._inflight: dict[str, asyncio.Future[KeyRecord | None]] = {}
 
     def hash_key(self, key: str) -> str:
         return hmac.new(self._pepper, key.encode(), hashlib.sha256).hexdigest()
@@ -52,17 +58,46 @@ class KeyService:
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
             record = cached[1]
+            if cached[0] - now < REFRESH_AHEAD_SECONDS and digest not in self._inflight:
+                # Refresh before expiry so a busy key never has every in-flight request miss
+                # the cache at the same instant.
+                self._start_lookup(digest)
         else:
-            record = await self._store.get_key_by_hash(digest)
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()
-            self._cache[digest] = (now + CACHE_TTL_SECONDS, record)
+            record = await self._lookup(digest)
         # The lookup was by hash; comparing again in constant time guards against any index
         # collation surprise in the database.
         if record is None or not hmac.compare_digest(record.key_hash, digest):
             raise AuthError("Incorrect API key provided.")
         if not record.active(int(self._clock.wall() * 1000)):
             raise AuthError("Incorrect API key provided.")
+        return record
+
+    async def _lookup(self, digest: str) -> KeyRecord | None:
+        """One database lookup per digest at a time; concurrent callers share its result."""
+        return await asyncio.shield(self._inflight.get(digest) or self._start_lookup(digest))
+
+    def _start_lookup(self, digest: str) -> asyncio.Future[KeyRecord | None]:
+        # Registered synchronously, so every caller in this loop turn sees it in flight.
+        future = asyncio.ensure_future(self._fetch(digest))
+        self._inflight[digest] = future
+        future.add_done_callback(lambda f: self._done(digest, f))
+        return future
+
+    def _done(self, digest: str, future: asyncio.Future[KeyRecord | None]) -> None:
+        self._inflight.pop(digest, None)
+        if not future.cancelled():
+            future.exception()  # a failed background refresh is logged in _fetch, not raised
+
+    async def _fetch(self, digest: str) -> KeyRecord | None:
+        try:
+            record = await self._store.get_key_by_hash(digest)
+        except Exception as exc:
+            log.warning("key store lookup failed: %s", type(exc).__name__)
+            raise GatewayUnavailable("the key store is unavailable; retry shortly",
+                                     code="key_store_unavailable", retry_after=1.0) from exc
+        if len(self._cache) >= _CACHE_MAX:
+            self._cache.clear()
+        self._cache[digest] = (self._clock.monotonic() + CACHE_TTL_SECONDS, record)
         return record
 
     async def create(self, *, name: str, team: str | None = None,

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def new_request_id() -> str:
-    return "req_" + uuid.uuid4().hex
+class RequestIds:
+    """Unique ids without a uuid4 per request: a random per-process prefix and a counter
+    (uuid4 showed up at 4% of the hot path's samples)."""
+
+    def __init__(self) -> None:
+        self._prefix = "req_" + secrets.token_hex(8)
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):010x}"
 
 
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = new_request_id()
+        rid = self._ids.next()
         scope.setdefault("state", {})["request_id"] = rid
         header = (b"x-request-id", rid.encode())
 
