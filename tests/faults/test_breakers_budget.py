@@ -6,15 +6,15 @@ import asyncio
 from pathlib import Path
 
 from portico.config.model import BreakerConfig, PorticoConfig
-from tests.faults.conftest import OverlapClock, fault_env, manual
+from tests.faults.conftest import Env, OverlapClock, fault_env, manual
 
 
 def _breaker(cfg: PorticoConfig) -> None:
     cfg.breaker = BreakerConfig(consecutive_failures=3, open_seconds=30.0, min_calls=100)
 
 
-def _count(env: object, model: str) -> int:
-    sims = env.sims  # type: ignore[attr-defined]
+def _count(env: Env, model: str) -> int:
+    sims = env.sims
     return sum(1 for s in sims.values() for e in s.ledger.entries() if e.model == model)
 
 
@@ -43,8 +43,8 @@ async def test_breaker_opens_half_opens_and_closes(tmp_path: Path) -> None:
         assert view.state == "closed"
 
 
-def first_deployment(env: object) -> str:
-    views = env.gw.breakers.views()  # type: ignore[attr-defined]
+def first_deployment(env: Env) -> str:
+    views = env.gw.breakers.views()
     return next(v.deployment for v in views if "pair-a" in v.deployment)
 
 

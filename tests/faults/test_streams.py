@@ -10,7 +10,7 @@ import msgspec
 
 from portico.clock import SystemClock
 from portico.config.model import PorticoConfig, RetryConfig, TimeoutConfig
-from portico.store.records import KeySettings
+from portico.store.records import KeySettings, LedgerRow
 from tests.faults.conftest import Env, Reply, fault_env
 
 
@@ -168,7 +168,7 @@ async def test_client_disconnect_closes_upstream_within_a_second(env: Env) -> No
     assert row.status == "cancelled" and row.cost_estimated and row.tokens_out > 0
 
 
-async def _wait_row(env: Env, rid: str) -> object:
+async def _wait_row(env: Env, rid: str) -> LedgerRow:
     for _ in range(100):
         try:
             return await env.row(rid)
