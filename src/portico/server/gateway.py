@@ -43,7 +43,7 @@ from portico.secret import Secret
 from portico.server.errors import error_response
 from portico.store import open_store
 from portico.store.base import Store
-from portico.store.journal import Journal
+from portico.store.journal import Journal, JournalLocked
 from portico.upstream.client import UpstreamClient
 
 log = logging.getLogger("portico.gateway")
@@ -132,6 +132,24 @@ class Gateway:
             self.logs.close()
 
 
+MAX_JOURNAL_SLOTS = 64
+
+
+async def open_journal(store: Store, base: Path, flush_interval_ms: int) -> Journal:
+    """The first free journal slot under `base`: one directory per worker process.
+
+    A slot is locked while its process lives; a restarted worker takes a free slot, which
+    replays whatever a crashed predecessor left there (writes are idempotent)."""
+    for slot in range(MAX_JOURNAL_SLOTS):
+        journal = Journal(store, base / f"slot-{slot}", flush_interval_ms=flush_interval_ms)
+        try:
+            await journal.start()
+        except JournalLocked:
+            continue
+        return journal
+    raise RuntimeError(f"all {MAX_JOURNAL_SLOTS} journal slots under {base} are in use")
+
+
 async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
                         rng: random.Random | None = None,
                         capacity: CapacityGate | None = None) -> Gateway:
@@ -151,9 +169,8 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
         pepper = Secret(random.SystemRandom().randbytes(32).hex())
     store = await open_store(config.store.url)
     await store.migrate()
-    journal = Journal(store, Path(config.store.journal_path or "portico-journal"),
-                      flush_interval_ms=config.store.flush_interval_ms)
-    await journal.start()
+    journal = await open_journal(store, Path(config.store.journal_path or "portico-journal"),
+                                 config.store.flush_interval_ms)
     client = UpstreamClient()
     await client.start()
     breakers = BreakerBoard(config.breaker, clock)
