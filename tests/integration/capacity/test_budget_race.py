@@ -45,7 +45,8 @@ async def _rounds(index: int, prefix: str, fail_share: float, barrier: Barrier,
             key = _key(r, prefix)
             stats = [0, 0, 0, 0]   # admitted, refused, settled micros, settled count
 
-            async def one(n: int, key: KeyRecord = key, stats: list[int] = stats) -> None:
+            async def one(n: int, key: KeyRecord = key, stats: list[int] = stats,
+                          r: int = r) -> None:
                 ctx = RequestContext(request_id=f"p{index}-{r}-{n}", started=0.0, ts_ms=0,
                                      key=key)
                 try:
@@ -66,7 +67,7 @@ async def _rounds(index: int, prefix: str, fail_share: float, barrier: Barrier,
 
             await asyncio.to_thread(barrier.wait)
             await asyncio.gather(*(one(n) for n in range(mine)))
-            out.put((r, *stats))
+            out.put((r, stats[0], stats[1], stats[2], stats[3]))
     finally:
         await limiter.aclose()
 
