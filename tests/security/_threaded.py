@@ -30,7 +30,7 @@ class ThreadedGateway:
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_until_complete(self._serve())
-        except BaseException as exc:  # surfaced to the test thread in start()
+        except BaseException as exc:  # noqa: BLE001 - surfaced to the test thread in start()
             self._error = exc
             self._ready.set()
         finally:

@@ -14,8 +14,6 @@ from portico.server.principal import Permission
 from tests.support.gateway import Running
 
 
-
-
 async def test_every_mounted_route_is_declared(running: Running,
                                                http: aiohttp.ClientSession) -> None:
     declared = {(s.path, m) for s in route_table() for m in s.methods}

@@ -30,7 +30,10 @@ CREDENTIAL_HEADERS = re.compile(
     r"(?!\[redacted\])(?:([\"'])[^\"'\r\n]*[\"']|[^\s,;}\]\"']+(?:[ \t]+[^\s,;}\]\"']+)?)"
 )
 # Cookie headers hold several `name=value;` pairs: mask to the end of the line or quote.
-COOKIES = re.compile(r"(?i)(\b(?:set-)?cookie[\"']?\s*[:=]\s*)[^\r\n\"']+")
+COOKIES = re.compile(
+    r"(?i)(\b(?:set-)?cookie[\"']?\s*[:=]\s*)(?!\[redacted\])"
+    r"(?:([\"'])[^\"'\r\n]*[\"']|[^\s\"'][^\r\n\"']*)"
+)
 # Credentials in URL query strings (`?key=AIza...` is how Gemini takes keys).
 QUERY_CREDENTIALS = re.compile(
     r"(?i)([?&](?:key|api[_-]?key|access_token|token|auth|signature|sig)=)(?!\[redacted\])[^&\s\"'#]+"
@@ -66,7 +69,7 @@ def scrub_keys(text: str) -> str:
 
 def scrub_shapes(text: str) -> str:
     """Mask key shapes, credential headers and credential query parameters."""
-    text = COOKIES.sub(lambda m: m.group(1) + REDACTED, text)
+    text = COOKIES.sub(_credential_sub, text)
     text = CREDENTIAL_HEADERS.sub(_credential_sub, text)
     text = QUERY_CREDENTIALS.sub(lambda m: m.group(1) + REDACTED, text)
     return scrub_keys(text)

@@ -27,7 +27,27 @@ _AT = re.compile(r" - at `\$\.?([^`]*)`$")
 _TOKENS = re.compile(rb'[\[\]{}"\\]')
 
 
+class UnsupportedMediaType(InvalidRequest):
+    status = 415
+    default_code = "unsupported_media_type"
+
+
+def check_content_type(request: Request) -> None:
+    """JSON bodies only; a missing Content-Type is read as JSON (curl -d with -H is common)."""
+    types = request.headers.getlist("content-type")
+    if len(types) > 1:
+        raise InvalidRequest("more than one Content-Type header was sent")
+    if not types:
+        return
+    media = types[0].split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/")
+                                            and media.endswith("+json")):
+        raise UnsupportedMediaType(
+            f"Content-Type {media or '(empty)'!r} is not supported; send application/json")
+
+
 async def read_body(request: Request, limit: int) -> bytes:
+    check_content_type(request)
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():

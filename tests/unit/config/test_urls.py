@@ -56,7 +56,9 @@ ADDRESS_CORPUS = [
     "http://[2002:7f00:1::]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[fec0::1]/",
     "http://198.18.0.1/", "http://192.0.0.192/", "http://internal-lb.example.com/",
     "http://rebind.example.com/", "http://v6private.example.com/", "http://cgnat.example.com/",
-    "http://mapped.example.com/", "http://ｌｏｃａｌｈｏｓｔ/", "http://①②⑦.0.0.1/",
+    "http://mapped.example.com/",
+    "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/",  # full-width
+    "http://\u2460\u2461\u2466.0.0.1/",  # circled digits
 ]
 
 # Structural tricks: refused for every provider, internal or not.
