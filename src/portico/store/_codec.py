@@ -15,6 +15,8 @@ from portico.store.records import (
     KeySettings,
     LedgerRow,
     StoredAuditEvent,
+    TeamRecord,
+    TeamSettings,
 )
 
 GENESIS_HASH = "0" * 64
@@ -23,6 +25,7 @@ _ATTEMPTS = msgspec.json.Decoder(list[AttemptRow])
 _MODELS = msgspec.json.Decoder(list[str])
 _SETTINGS = msgspec.json.Decoder(KeySettings)
 _DETAIL = msgspec.json.Decoder(dict[str, object])
+_TEAM_SETTINGS = msgspec.json.Decoder(TeamSettings)
 
 
 def _json(value: object) -> str:
@@ -48,6 +51,21 @@ def key_from_row(row: RowMapping) -> KeyRecord:
         revoked_at_ms=_opt_int(row["revoked_at_ms"]),
         settings=_SETTINGS.decode(row["settings"]),
     )
+
+
+def team_to_row(rec: TeamRecord) -> dict[str, object]:
+    return {"id": rec.id, "name": rec.name, "created_at_ms": rec.created_at_ms,
+            "settings": team_settings_json(rec.settings), "archived_at_ms": rec.archived_at_ms}
+
+
+def team_settings_json(settings: TeamSettings) -> str:
+    return _json(settings)
+
+
+def team_from_row(row: RowMapping) -> TeamRecord:
+    return TeamRecord(id=row["id"], name=row["name"], created_at_ms=int(row["created_at_ms"]),
+                      settings=_TEAM_SETTINGS.decode(row["settings"]),
+                      archived_at_ms=_opt_int(row["archived_at_ms"]))
 
 
 _LEDGER_SCALARS = (

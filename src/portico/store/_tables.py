@@ -12,7 +12,7 @@ VERSION_TABLE = "portico_schema_version"
 
 
 def build_metadata() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table]:
-    """Return (metadata, virtual_keys, usage_ledger, audit_events)."""
+    """Return (metadata, virtual_keys, usage_ledger, audit_events); `teams` is in metadata."""
     md = sa.MetaData()
     keys = sa.Table(
         "virtual_keys", md,
@@ -76,4 +76,17 @@ def build_metadata() -> tuple[sa.MetaData, sa.Table, sa.Table, sa.Table]:
         sa.Index("ix_audit_events_ts_ms", "ts_ms"),
         sa.Index("ix_audit_events_actor", "actor"),
     )
+    teams_table(md)
     return md, keys, ledger, audit
+
+
+def teams_table(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "teams", md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("created_at_ms", sa.BigInteger(), nullable=False),
+        sa.Column("settings", sa.Text(), nullable=False),
+        sa.Column("archived_at_ms", sa.BigInteger(), nullable=True),
+        sa.Index("ix_teams_name", "name", unique=True),
+    )

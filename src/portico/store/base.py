@@ -7,7 +7,14 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from portico.store.records import AuditEvent, KeyRecord, LedgerRow, StoredAuditEvent
+from portico.store.records import (
+    AuditEvent,
+    KeyRecord,
+    LedgerRow,
+    StoredAuditEvent,
+    TeamRecord,
+    TeamSettings,
+)
 
 SpendGroup = Literal["key", "team", "model", "provider", "day"]
 
@@ -47,6 +54,25 @@ class KeyStore(Protocol):
     async def revoke_key(self, key_id: str, at_ms: int) -> bool: ...
 
 
+class TeamStore(Protocol):
+    async def create_team(self, rec: TeamRecord) -> None:
+        """Insert; a name (or id) already taken, archived or not, is an InvalidRequest."""
+        ...
+
+    async def get_team(self, name: str) -> TeamRecord | None: ...
+
+    async def list_teams(self, include_archived: bool = False) -> list[TeamRecord]: ...
+
+    async def update_team_settings(self, name: str,
+                                   settings: TeamSettings) -> TeamRecord | None:
+        """Replace an active team's settings; None when no active team has this name."""
+        ...
+
+    async def archive_team(self, name: str, at_ms: int) -> bool:
+        """Archive an active team; False when it does not exist or is already archived."""
+        ...
+
+
 class UsageStore(Protocol):
     async def write_ledger(self, rows: Sequence[LedgerRow]) -> None:
         """Insert rows; a request_id already present is skipped (idempotent replay)."""
@@ -70,7 +96,7 @@ class AuditStore(Protocol):
         ...
 
 
-class Store(KeyStore, UsageStore, AuditStore, Protocol):
+class Store(KeyStore, TeamStore, UsageStore, AuditStore, Protocol):
     async def migrate(self) -> None: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...

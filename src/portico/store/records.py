@@ -48,6 +48,34 @@ class KeyRecord(msgspec.Struct, kw_only=True):
         return self.expires_at_ms is None or now_ms < self.expires_at_ms
 
 
+class TeamSettings(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True, kw_only=True):
+    """Per-team policy knobs; a value set here overrides `limits.teams[name]` in the config."""
+
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    max_parallel: int | None = None
+    budget_micros_daily: int | None = None
+    budget_micros_monthly: int | None = None
+    budget_micros_quarterly: int | None = None
+    allowed_models: list[str] = []  # empty: every model
+    pii_mode: PiiMode | None = None
+    data_class: DataClass | None = None
+
+
+class TeamRecord(msgspec.Struct, kw_only=True):
+    """A team; keys and ledger rows refer to it by name, so names are never reused."""
+
+    id: str                         # e.g. "team_3f9a…"
+    name: str
+    created_at_ms: int
+    settings: TeamSettings = msgspec.field(default_factory=TeamSettings)
+    archived_at_ms: int | None = None
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at_ms is not None
+
+
 class AttemptRow(msgspec.Struct, omit_defaults=True):
     deployment: str
     status: int | None = None        # upstream HTTP status, None when no response

@@ -1,4 +1,4 @@
-"""The SQL store (SQLite or PostgreSQL through SQLAlchemy Core): keys, ledger, spend, audit chain.
+"""The SQL store (SQLite or PostgreSQL through SQLAlchemy Core): keys, teams, ledger, spend, audit.
 
 `open_store(url)` is the entry point; `sqlite:///path.db` (default, embedded) or
 `postgresql://user@host:port/db`. Only virtual-key hashes ever reach this module, never secrets.
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from portico.errors import InvalidRequest
-from portico.store import _audit, _codec
+from portico.store import _audit, _codec, _teams
 from portico.store._engine import READ_ONLY, Backend, make_engine
 from portico.store._migrate import run_migrations
 from portico.store._tables import build_metadata
@@ -27,7 +27,14 @@ from portico.store.base import (
     SpendLine,
     Store,
 )
-from portico.store.records import AuditEvent, KeyRecord, LedgerRow, StoredAuditEvent
+from portico.store.records import (
+    AuditEvent,
+    KeyRecord,
+    LedgerRow,
+    StoredAuditEvent,
+    TeamRecord,
+    TeamSettings,
+)
 
 _DAY_MS = 86_400_000
 # Rows per INSERT statement: keeps SQLite under its bound-parameter limit (23 columns each).
@@ -40,7 +47,8 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine, backend: Backend, single_connection: bool) -> None:
         self._engine = engine
         self._backend = backend
-        _md, self._keys, self._ledger, self._audit = build_metadata()
+        md, self._keys, self._ledger, self._audit = build_metadata()
+        self._teams = md.tables["teams"]
         # SQLite allows one writer: queue writers here rather than in the driver's busy loop.
         # With :memory: there is one connection, so reads queue too.
         self._write_lock = asyncio.Lock()
@@ -126,6 +134,32 @@ class SqlStore:
         async with self._write() as conn:
             result = await conn.execute(stmt)
         return result.rowcount == 1
+
+    # -- teams -------------------------------------------------------------------------------
+
+    async def create_team(self, rec: TeamRecord) -> None:
+        try:
+            async with self._write() as conn:
+                await _teams.create(conn, self._teams, rec)
+        except sa.exc.IntegrityError as exc:
+            raise _teams.duplicate(rec.name) from exc
+
+    async def get_team(self, name: str) -> TeamRecord | None:
+        async with self._read() as conn:
+            return await _teams.get(conn, self._teams, name)
+
+    async def list_teams(self, include_archived: bool = False) -> list[TeamRecord]:
+        async with self._read() as conn:
+            return await _teams.list_all(conn, self._teams, include_archived)
+
+    async def update_team_settings(self, name: str,
+                                   settings: TeamSettings) -> TeamRecord | None:
+        async with self._write() as conn:
+            return await _teams.update_settings(conn, self._teams, name, settings)
+
+    async def archive_team(self, name: str, at_ms: int) -> bool:
+        async with self._write() as conn:
+            return await _teams.archive(conn, self._teams, name, at_ms)
 
     # -- usage ledger ------------------------------------------------------------------------
 

@@ -45,8 +45,8 @@ async def test_migrate_fresh_then_again(fresh_url: FreshUrl) -> None:
         await store.migrate()  # no-op, data kept
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         assert await current_revision(store) == head
-        assert {"virtual_keys", "usage_ledger", "audit_events", VERSION_TABLE} <= await tables(
-            store)
+        assert {"virtual_keys", "usage_ledger", "audit_events", "teams",
+                VERSION_TABLE} <= await tables(store)
         assert len(await store.query_ledger(LedgerQuery())) == 1
     finally:
         await store.close()
