@@ -23,6 +23,8 @@ from portico.config.urls import Resolver, check_upstream_url, system_resolver
 from portico.errors import ModelNotFound
 from portico.secret import Secret
 
+MAX_DIRECT_GROUPS = 1024
+
 
 @dataclass(frozen=True, slots=True)
 class UpstreamKey:
@@ -113,6 +115,9 @@ class ModelCatalog:
         dep = build_deployment(provider, DeploymentConfig(provider=provider_name,
                                                           model=upstream_model))
         group = ModelGroup(name=model, deployments=(dep,))
+        if len(self._direct) >= MAX_DIRECT_GROUPS:
+            # Clients choose these names; bound the memory they can make us hold.
+            self._direct.pop(next(iter(self._direct)))
         self._direct[model] = group
         return group
 

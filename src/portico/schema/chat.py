@@ -6,11 +6,19 @@ an upstream (`api_base`, `base_url`, `api_key`) from the request body.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 JsonObject = dict[str, Any]  # arbitrary JSON the client owns (JSON schemas, metadata)
+# OpenAI's documented ranges; out-of-range values get a 400 here instead of upstream.
+PositiveInt = Annotated[int, Meta(ge=1)]
+Temperature = Annotated[float, Meta(ge=0, le=2)]
+Probability = Annotated[float, Meta(ge=0, le=1)]
+Penalty = Annotated[float, Meta(ge=-2, le=2)]
+ChoiceCount = Annotated[int, Meta(ge=1, le=128)]
+TopLogprobs = Annotated[int, Meta(ge=0, le=20)]
 
 
 class _Base(msgspec.Struct, omit_defaults=True):
@@ -162,13 +170,13 @@ class StreamOptions(_Base):
 
 
 class ChatRequest(_Base, forbid_unknown_fields=True):
-    model: str
-    messages: list[Message]
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    n: int | None = None
+    model: Annotated[str, Meta(min_length=1, max_length=256)]
+    messages: Annotated[list[Message], Meta(min_length=1)]
+    max_tokens: PositiveInt | None = None
+    max_completion_tokens: PositiveInt | None = None
+    temperature: Temperature | None = None
+    top_p: Probability | None = None
+    n: ChoiceCount | None = None
     stop: str | list[str] | None = None
     stream: bool | None = None
     stream_options: StreamOptions | None = None
@@ -180,10 +188,10 @@ class ChatRequest(_Base, forbid_unknown_fields=True):
     user: str | None = None
     metadata: dict[str, str] | None = None
     logprobs: bool | None = None
-    top_logprobs: int | None = None
-    logit_bias: dict[str, int] | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
+    top_logprobs: TopLogprobs | None = None
+    logit_bias: dict[str, Annotated[int, Meta(ge=-100, le=100)]] | None = None
+    frequency_penalty: Penalty | None = None
+    presence_penalty: Penalty | None = None
     # Fields OpenAI-dialect upstreams understand; other dialects drop what they cannot express.
     reasoning_effort: str | None = None
     verbosity: str | None = None
