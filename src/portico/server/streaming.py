@@ -178,6 +178,8 @@ class StreamRun:
             if not self._include_usage:
                 return
             chunks = [chunk]
+        elif not self._filters and self._buffer is None:
+            chunks = [chunk]          # the common case: no filter, no buffer
         else:
             chunks = [chunk]
             for f in self._filters:
