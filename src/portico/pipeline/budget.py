@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from portico.accounting.estimate import usd_to_micros
+from portico.clock import SystemClock
 from portico.config.model import BudgetLimits, LimitsConfig
 from portico.limits import (
     Amounts,
@@ -23,6 +24,7 @@ from portico.limits import (
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import BaseHook, Outcome
 from portico.pipeline.inbound_limits import denial_error
+from portico.pipeline.teams import Team, TeamDirectory
 from portico.schema.chat import ChatRequest
 
 # Micro-USD upper bound of what this request can cost on any deployment that may serve it.
@@ -51,13 +53,16 @@ def budget_rule(scope: str, period: BudgetPeriod, micros: int) -> LimitRule:
 class BudgetHook(BaseHook):
     name = "budget"
 
-    def __init__(self, limiter: Limiter, config: LimitsConfig, worst_case: WorstCase) -> None:
+    def __init__(self, limiter: Limiter, config: LimitsConfig, worst_case: WorstCase,
+                 *, teams: TeamDirectory | None = None) -> None:
         self._limiter = limiter
         self._config = config
         self._worst = worst_case
         self._held: dict[str, Reservation] = {}
+        # Config-only until the gateway hands in the store-backed directory.
+        self.teams = teams or TeamDirectory(None, config, SystemClock())
 
-    def rules(self, ctx: RequestContext) -> list[LimitRule]:
+    def rules(self, ctx: RequestContext, team: Team | None = None) -> list[LimitRule]:
         out: list[LimitRule] = []
         key = ctx.key
         if key is not None:
@@ -67,13 +72,17 @@ class BudgetHook(BaseHook):
                 out.append(budget_rule(scope, BudgetPeriod.DAILY, s.budget_micros_daily))
             if s.budget_micros_monthly is not None:
                 out.append(budget_rule(scope, BudgetPeriod.MONTHLY, s.budget_micros_monthly))
-        team = self._config.teams.get(ctx.team) if ctx.team else None
         if team is not None:
-            out += budget_rules(f"team:{ctx.team}", team.budget)
+            t, scope = team.settings, f"team:{team.name}"
+            for period, micros in ((BudgetPeriod.DAILY, t.budget_micros_daily),
+                                   (BudgetPeriod.MONTHLY, t.budget_micros_monthly),
+                                   (BudgetPeriod.QUARTERLY, t.budget_micros_quarterly)):
+                if micros is not None:
+                    out.append(budget_rule(scope, period, micros))
         return out
 
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
-        rules = self.rules(ctx)
+        rules = self.rules(ctx, await self.teams.lookup(ctx.team) if ctx.team else None)
         if not rules:
             return req
         result = await self._limiter.reserve(rules, Amounts(micros=self._worst(ctx, req)))

@@ -10,12 +10,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from portico.clock import SystemClock
 from portico.config.model import LimitsConfig
 from portico.errors import GatewayUnavailable
 from portico.limits import Amounts, Denied, DenyReason, Limiter, LimitKey, LimitKind, LimitRule
 from portico.limits import Reservation as HeldCapacity
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import BaseHook, Outcome
+from portico.pipeline.teams import Team, TeamDirectory
 from portico.schema.chat import ChatRequest
 from portico.store.records import Priority
 
@@ -112,14 +114,16 @@ class InboundLimitsHook(BaseHook):
     name = "inbound_limits"
 
     def __init__(self, limiter: Limiter, config: LimitsConfig, estimate: TokenEstimate,
-                 *, lease_seconds: float = 900.0) -> None:
+                 *, lease_seconds: float = 900.0, teams: TeamDirectory | None = None) -> None:
         self._limiter = limiter
         self._config = config
         self._estimate = estimate
         self._lease = lease_seconds
         self._held: dict[str, HeldCapacity] = {}
+        # Config-only until the gateway hands in the store-backed directory.
+        self.teams = teams or TeamDirectory(None, config, SystemClock())
 
-    def rules(self, ctx: RequestContext) -> list[LimitRule]:
+    def rules(self, ctx: RequestContext, team: Team | None = None) -> list[LimitRule]:
         out: list[LimitRule] = []
         window = self._config.rate_window_seconds
         key = ctx.key
@@ -127,10 +131,10 @@ class InboundLimitsHook(BaseHook):
             s = key.settings
             out += self._scope(f"vkey:{key.id}", s.requests_per_minute, s.tokens_per_minute,
                                s.max_parallel, window)
-        team = self._config.teams.get(ctx.team) if ctx.team else None
         if team is not None:
-            out += self._scope(f"team:{ctx.team}", team.requests_per_minute,
-                               team.tokens_per_minute, team.max_parallel, window)
+            t = team.settings
+            out += self._scope(f"team:{team.name}", t.requests_per_minute,
+                               t.tokens_per_minute, t.max_parallel, window)
         return out
 
     def _scope(self, scope: str, rpm: int | None, tpm: int | None, parallel: int | None,
@@ -147,7 +151,7 @@ class InboundLimitsHook(BaseHook):
 
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
         ctx.priority = effective_priority(ctx, REQUEST_HINTS.get())
-        rules = self.rules(ctx)
+        rules = self.rules(ctx, await self.teams.lookup(ctx.team) if ctx.team else None)
         if not rules:
             return req
         tokens = 0

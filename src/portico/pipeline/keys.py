@@ -12,12 +12,16 @@ import hmac
 import logging
 import secrets
 import uuid
+from typing import TYPE_CHECKING
 
 from portico.clock import Clock
 from portico.errors import AuthError, GatewayUnavailable, InvalidRequest
 from portico.secret import Secret
 from portico.store.base import KeyStore
 from portico.store.records import KeyRecord, KeySettings
+
+if TYPE_CHECKING:
+    from portico.pipeline.teams import TeamDirectory
 
 log = logging.getLogger("portico.keys")
 KEY_PREFIX = "sk-pt-"
@@ -34,8 +38,10 @@ def derive_hash_secret(master: Secret) -> Secret:
 
 class KeyService:
     def __init__(self, store: KeyStore, hash_secret: Secret, clock: Clock,
-                 master: Secret | None) -> None:
+                 master: Secret | None, *, teams: TeamDirectory | None = None) -> None:
         self._store = store
+        # Keys of archived teams are refused; team lookups are cached for the same TTL.
+        self._teams = teams
         self._pepper = hash_secret.reveal().encode()
         self._clock = clock
         self._master = master.reveal().encode() if master else None
@@ -70,6 +76,10 @@ class KeyService:
             raise AuthError("Incorrect API key provided.")
         if not record.active(int(self._clock.wall() * 1000)):
             raise AuthError("Incorrect API key provided.")
+        if record.team is not None and self._teams is not None:
+            team = await self._teams.lookup(record.team)
+            if team is not None and team.archived:
+                raise AuthError("Incorrect API key provided.")
         return record
 
     async def _lookup(self, digest: str) -> KeyRecord | None:
@@ -107,6 +117,8 @@ class KeyService:
         """A new key; the plain key is returned once and never stored."""
         if not name or len(name) > 200:
             raise InvalidRequest("name must be 1-200 characters", param="name")
+        if team is not None and self._teams is not None:
+            await self._teams.require_usable(team)
         plain = KEY_PREFIX + secrets.token_urlsafe(32)
         record = KeyRecord(
             id="vk_" + uuid.uuid4().hex[:20], name=name, key_hash=self.hash_key(plain),
