@@ -19,6 +19,7 @@ from portico.pipeline.policy_hook import DataClassHeader
 from portico.server import routes_admin as admin
 from portico.server import routes_privacy as privacy
 from portico.server import routes_public as public
+from portico.server import routes_teams as teams
 from portico.server.chat import ChatHandler
 from portico.server.endpoint import RouteSpec, wrap
 from portico.server.errors import error_response
@@ -51,6 +52,15 @@ def route_table(*, metrics_public: bool = False) -> tuple[RouteSpec, ...]:
         RouteSpec("/admin/keys/{key_id}", ("DELETE",), A, admin.revoke_key,
                   "Revoke a virtual key"),
         RouteSpec("/admin/breakers", ("GET",), A, admin.breakers, "Circuit breaker states"),
+        RouteSpec("/admin/teams", ("POST",), A, teams.create_team, "Create a team"),
+        RouteSpec("/admin/teams", ("GET",), A, teams.list_teams,
+                  "List teams (stored and configured; archived with include_archived=true)"),
+        RouteSpec("/admin/teams/{name}", ("GET",), A, teams.show_team,
+                  "Show a team: stored and effective settings"),
+        RouteSpec("/admin/teams/{name}", ("PATCH",), A, teams.update_team,
+                  "Change a team's stored settings (merge patch)"),
+        RouteSpec("/admin/teams/{name}", ("DELETE",), A, teams.archive_team,
+                  "Archive a team: its keys are refused from then on"),
         RouteSpec("/v1/usage", ("GET",), C, admin.usage,
                   "Ledger rows (a virtual key sees only its own)"),
         RouteSpec("/v1/spend", ("GET",), C, admin.spend,

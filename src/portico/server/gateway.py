@@ -23,12 +23,15 @@ from portico.errors import GatewayError
 from portico.observability.logging import LogSetup, setup_logging
 from portico.observability.metrics import Metrics
 from portico.observability.redact import Redactor
+from portico.pipeline.budget import BudgetHook
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import Hook, Outcome
+from portico.pipeline.inbound_limits import InboundLimitsHook
 from portico.pipeline.keys import KeyService, derive_hash_secret
 from portico.pipeline.ledger import LedgerHook
 from portico.pipeline.pii_hook import DetectorHolder, PiiHook, build_detectors
 from portico.pipeline.policy_hook import PolicyHook
+from portico.pipeline.teams import TeamDirectory
 from portico.routing.attempts import Dispatcher
 from portico.routing.breaker import BreakerBoard
 from portico.routing.capacity import CapacityGate, UnlimitedCapacity
@@ -86,6 +89,7 @@ class Gateway:
         default_factory=lambda: Metrics(groups=frozenset(), providers=frozenset()))
     redactor: Redactor = field(default_factory=Redactor)
     logs: LogSetup | None = None
+    teams: TeamDirectory | None = None        # effective team settings (config + store)
 
     def render_error(self, err: GatewayError, ctx: RequestContext) -> Response:
         ctx.status, ctx.http_status, ctx.error_code = "error", err.status, err.code
@@ -181,6 +185,10 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
     stack = CapacityStack(config, catalog, RequestEstimator(tokens, prices), clock)
     if capacity is None and stack.gate.active:
         capacity = stack.gate
+    teams = TeamDirectory(store, config.limits, clock)
+    for hook in stack.hooks:
+        if isinstance(hook, InboundLimitsHook | BudgetHook):
+            hook.teams = teams
     executor = Executor(
         catalog=catalog, dialects=dialects, breakers=breakers, cooldown=KeyCooldown(clock),
         budget=RetryBudget(clock, ratio=config.retry.budget_ratio), retry=config.retry,
@@ -191,8 +199,8 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
         config=config, clock=clock, specs=specs, catalog=catalog, dialects=dialects,
         client=client, dispatcher=Dispatcher(client, dialects), executor=executor,
         breakers=breakers, store=store, journal=journal,
-        keys=KeyService(store, pepper, clock, master), prices=prices,
-        tokens=tokens, master=master, capacity=stack,
+        keys=KeyService(store, pepper, clock, master, teams=teams), prices=prices,
+        tokens=tokens, master=master, capacity=stack, teams=teams,
     )
     # Order: inbound limits, budget, then PII, then policy (PII may raise the data class);
     # the LedgerHook stays last.
