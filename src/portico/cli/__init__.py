@@ -9,6 +9,7 @@ from portico.cli.audit_scan import audit_scan
 from portico.cli.breakers import breakers
 from portico.cli.prices import prices
 from portico.cli.serve import check_config, serve, simulate
+from portico.cli.teams import teams
 
 
 @click.group()
@@ -20,3 +21,4 @@ def main() -> None:
 for command in (serve, check_config, simulate, keys, spend, prices, audit, breakers):
     main.add_command(command)
 audit.add_command(audit_scan)
+main.add_command(teams)

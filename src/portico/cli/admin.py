@@ -15,7 +15,9 @@ from portico.accounting.spend_report import over_prompting, render_table, spend_
 from portico.cli._common import config_option, load
 from portico.clock import SystemClock
 from portico.config.secrets import ConfigError, resolve_secret
+from portico.errors import InvalidRequest
 from portico.pipeline.keys import KeyService, derive_hash_secret
+from portico.pipeline.teams import TeamDirectory
 from portico.store import open_store
 from portico.store.base import LedgerQuery, SpendGroup, Store
 from portico.store.records import AuditEvent
@@ -40,7 +42,9 @@ def _run(config_path: str | None, work: Callable[[Store, KeyService | None], Awa
                               if cfg.key_hash_secret else derive_hash_secret(master))
                 except ConfigError as exc:
                     raise click.ClickException(str(exc)) from exc
-                service = KeyService(store, pepper, SystemClock(), master)
+                clock = SystemClock()
+                service = KeyService(store, pepper, clock, master,
+                                     teams=TeamDirectory(store, cfg.limits, clock))
             return await work(store, service)
         finally:
             await store.close()
@@ -81,9 +85,12 @@ def keys_create(config_path: str | None, name: str, team: str | None, models: st
         expires = None
         if expires_days is not None:
             expires = int((dt.datetime.now(dt.UTC).timestamp() + expires_days * 86400) * 1000)
-        plain, rec = await service.create(
-            name=name, team=team, allowed_models=[m for m in models.split(",") if m],
-            expires_at_ms=expires, is_admin=is_admin)
+        try:
+            plain, rec = await service.create(
+                name=name, team=team, allowed_models=[m for m in models.split(",") if m],
+                expires_at_ms=expires, is_admin=is_admin)
+        except InvalidRequest as exc:   # e.g. a team neither stored nor configured
+            raise click.ClickException(exc.message) from exc
         await store.append_audit([AuditEvent(
             event_id=f"cli-{rec.id}", ts_ms=rec.created_at_ms, kind="admin", actor="cli",
             action="key.create", target=rec.id, detail={"name": name, "team": team})])
