@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from portico.adapters.base import Target
 from portico.schema.response import Usage
 from portico.store.records import AttemptRow, DataClass, KeyRecord, LedgerStatus, Priority
+
+
+class HeaderView(Protocol):
+    """Read access to the client's request headers (case-insensitive), e.g. starlette's."""
+
+    def getlist(self, key: str) -> list[str]: ...
+
+
+class NoHeaders:
+    def getlist(self, key: str) -> list[str]:
+        return []
+
+
+NO_HEADERS = NoHeaders()
 
 
 @dataclass(slots=True)
@@ -16,6 +31,8 @@ class RequestContext:
     started: float                     # monotonic seconds
     ts_ms: int                         # wall clock at arrival, for the ledger
     endpoint: str = "chat"
+    # The client's headers, for hooks that honour x-portico-* request options.
+    headers: HeaderView = NO_HEADERS
     key: KeyRecord | None = None
     is_master: bool = False
     model_requested: str = ""
@@ -38,6 +55,11 @@ class RequestContext:
     delivered_text_chars: int = 0      # streamed to the client, for estimates on cancel
     # Set by the policy hook: returns why a target may not take this request, or None.
     target_filter: Callable[[Target], str | None] | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first value of a request header, or None."""
+        values = self.headers.getlist(name)
+        return values[0] if values else None
 
     @property
     def key_id(self) -> str | None:

@@ -4,11 +4,9 @@ settle in `finalize`. Also sets the request's priority from the key and the clie
 
 from __future__ import annotations
 
-import contextvars
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from portico.clock import SystemClock
 from portico.config.model import LimitsConfig
@@ -20,9 +18,6 @@ from portico.pipeline.hooks import BaseHook, Outcome
 from portico.pipeline.teams import Team, TeamDirectory
 from portico.schema.chat import ChatRequest
 from portico.store.records import Priority
-
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Receive, Scope, Send
 
 _RANK: Mapping[Priority, int] = {"high": 0, "normal": 1, "low": 2}
 PRIORITIES: Mapping[str, Priority] = {"high": "high", "normal": "normal", "low": "low"}
@@ -36,41 +31,11 @@ class RequestHints:
     batch: bool = False
 
 
-# Set per request by the server's header middleware; read by the hook in the same task.
-REQUEST_HINTS: contextvars.ContextVar[RequestHints | None] = contextvars.ContextVar(
-    "portico_request_hints", default=None)
-
-
 def hints_from_headers(priority: str | None, traffic: str | None) -> RequestHints | None:
     if priority is None and traffic is None:
         return None
     return RequestHints(priority=PRIORITIES.get((priority or "").strip().lower()),
                         batch=(traffic or "").strip().lower() == "batch")
-
-
-class TrafficHeaders:
-    """ASGI middleware: exposes `x-portico-priority` / `x-portico-traffic` to the hook."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        priority = traffic = None
-        if scope["type"] == "http":
-            for k, v in scope["headers"]:
-                if k == b"x-portico-priority":
-                    priority = v.decode("latin-1")
-                elif k == b"x-portico-traffic":
-                    traffic = v.decode("latin-1")
-        hints = hints_from_headers(priority, traffic)
-        if hints is None:
-            await self.app(scope, receive, send)
-            return
-        token = REQUEST_HINTS.set(hints)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            REQUEST_HINTS.reset(token)
 
 
 def effective_priority(ctx: RequestContext, hints: RequestHints | None) -> Priority:
@@ -150,7 +115,8 @@ class InboundLimitsHook(BaseHook):
         return out
 
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
-        ctx.priority = effective_priority(ctx, REQUEST_HINTS.get())
+        ctx.priority = effective_priority(ctx, hints_from_headers(
+            ctx.header("x-portico-priority"), ctx.header("x-portico-traffic")))
         rules = self.rules(ctx, await self.teams.lookup(ctx.team) if ctx.team else None)
         if not rules:
             return req

@@ -7,9 +7,6 @@ Runs after the PII stage, which may have found PII and so raised the class to `s
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
-
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portico.adapters.base import Target
 from portico.config.model import PolicyConfig, PolicyRule
@@ -27,33 +24,6 @@ from portico.schema.chat import ChatRequest
 from portico.store.records import DataClass
 
 DATA_CLASS_HEADER = "x-portico-data-class"
-_HEADER_BYTES = DATA_CLASS_HEADER.encode()
-_SEVERAL = "\x00several"   # more than one header: never a valid class
-# Per-request (per-task) channel from the HTTP layer to this hook: hooks see the request
-# context, not the HTTP request. A ContextVar holds one value per request task, not shared state.
-REQUESTED_DATA_CLASS: ContextVar[str | None] = ContextVar("portico_data_class", default=None)
-
-
-class DataClassHeader:
-    """ASGI middleware: exposes `x-portico-data-class` to the policy hook for this request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        values = [v for k, v in scope["headers"] if k == _HEADER_BYTES]
-        if not values:
-            await self.app(scope, receive, send)
-            return
-        raw = values[0].decode("latin-1") if len(values) == 1 else _SEVERAL
-        token = REQUESTED_DATA_CLASS.set(raw)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            REQUESTED_DATA_CLASS.reset(token)
 
 
 class PolicyHook(BaseHook):
@@ -68,9 +38,10 @@ class PolicyHook(BaseHook):
         raise it, never lower it. Detected PII makes any request `sensitive`."""
         own = ctx.key.settings.data_class if ctx.key else None
         cls, source = (own, "key") if own is not None else (self._default, "default")
-        raw = REQUESTED_DATA_CLASS.get()
-        if raw is not None:
-            asked = parse_data_class(raw)
+        values = ctx.headers.getlist(DATA_CLASS_HEADER)
+        if values:
+            # More than one header is never a valid class.
+            asked = parse_data_class(values[0]) if len(values) == 1 else None
             if asked is None:
                 raise InvalidRequest(
                     f"{DATA_CLASS_HEADER} must be one of {', '.join(DATA_CLASSES)}",

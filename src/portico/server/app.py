@@ -14,8 +14,6 @@ from starlette.routing import Route
 from portico.config.model import PorticoConfig
 from portico.errors import GatewayError, InvalidRequest, NotFound
 from portico.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from portico.pipeline.inbound_limits import TrafficHeaders
-from portico.pipeline.policy_hook import DataClassHeader
 from portico.server import routes_admin as admin
 from portico.server import routes_privacy as privacy
 from portico.server import routes_public as public
@@ -114,7 +112,7 @@ def create_app(config: PorticoConfig, *, gateway: Gateway | None = None) -> ASGI
     app = Starlette(lifespan=lifespan,
                     exception_handlers={404: not_found, 405: method_not_allowed})
     fast.app = app
-    return RequestIdMiddleware(DataClassHeader(TrafficHeaders(fast)))
+    return RequestIdMiddleware(fast)
 
 
 class ChatFastPath:

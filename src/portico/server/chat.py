@@ -53,7 +53,7 @@ class ChatHandler:
     def new_context(self, request: Request) -> RequestContext:
         clock = self._gw.clock
         return RequestContext(request_id=request.state.request_id, started=clock.monotonic(),
-                              ts_ms=int(clock.wall() * 1000))
+                              ts_ms=int(clock.wall() * 1000), headers=request.headers)
 
     async def __call__(self, request: Request) -> Response | StreamRun:
         gw = self._gw

@@ -11,7 +11,6 @@ from portico.limits import LimitKind, MemoryLimiter
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import Outcome
 from portico.pipeline.inbound_limits import (
-    REQUEST_HINTS,
     InboundLimitsHook,
     effective_priority,
     hints_from_headers,
@@ -109,15 +108,25 @@ def test_priority_from_key_and_headers() -> None:
     assert effective_priority(ctx("a", plain), hints_from_headers("bogus", None)) == "normal"
 
 
-async def test_hook_reads_priority_hints_from_the_context_var() -> None:
+class Headers:
+    def __init__(self, **values: str) -> None:
+        self._values = {k.replace("_", "-"): v for k, v in values.items()}
+
+    def getlist(self, key: str) -> list[str]:
+        value = self._values.get(key.lower())
+        return [value] if value is not None else []
+
+
+async def test_hook_reads_priority_hints_from_the_request_headers() -> None:
     h = hook(Now())
     c = ctx("a", key())
-    token = REQUEST_HINTS.set(hints_from_headers("high", None))
-    try:
-        await h.before(c, request())
-    finally:
-        REQUEST_HINTS.reset(token)
+    c.headers = Headers(x_portico_priority="high")
+    await h.before(c, request())
     assert c.priority == "high"
+    batch = ctx("b", key())
+    batch.headers = Headers(x_portico_traffic="batch")
+    await h.before(batch, request())
+    assert batch.priority == "low"
 
 
 def test_rate_rule_burst_bounds_any_window() -> None:

@@ -11,11 +11,7 @@ from portico.adapters.providers import builtin_providers
 from portico.config.model import PolicyConfig, PolicyRule
 from portico.errors import InvalidRequest
 from portico.pipeline.context import RequestContext
-from portico.pipeline.policy_hook import (
-    REQUESTED_DATA_CLASS,
-    DataClassHeader,
-    PolicyHook,
-)
+from portico.pipeline.policy_hook import PolicyHook
 from portico.privacy.policy import PolicyBook, violates
 from portico.schema.chat import ChatRequest, UserMessage
 from portico.store.records import DataClass, KeyRecord, KeySettings
@@ -25,10 +21,19 @@ CLOUD = DataPolicy(retention_days=30, trains_on_data=False, zero_retention_avail
                    regions=("us",))
 
 
-def ctx(own: DataClass | None = None, pii: bool = False) -> RequestContext:
+class Headers:
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        self._pairs = pairs
+
+    def getlist(self, key: str) -> list[str]:
+        return [v for k, v in self._pairs if k.lower() == key.lower()]
+
+
+def ctx(own: DataClass | None = None, pii: bool = False, *headers: str) -> RequestContext:
     key = KeyRecord(id="vk_1", name="k", key_hash="h", prefix="p", created_at_ms=0,
                     settings=KeySettings(data_class=own))
-    c = RequestContext(request_id="r", started=0.0, ts_ms=0, key=key)
+    c = RequestContext(request_id="r", started=0.0, ts_ms=0, key=key,
+                       headers=Headers(*(("X-Portico-Data-Class", h) for h in headers)))
     if pii:
         c.pii_counts = {"EMAIL": 1}
     return c
@@ -54,22 +59,15 @@ def hook(*rules: PolicyRule, default: DataClass = "internal") -> PolicyHook:
 ])
 async def test_data_class(own: DataClass | None, header: str | None, pii: bool,
                           expected: DataClass) -> None:
-    c = ctx(own, pii)
-    token = REQUESTED_DATA_CLASS.set(header)
-    try:
-        await hook().before(c, REQ)
-    finally:
-        REQUESTED_DATA_CLASS.reset(token)
+    c = ctx(own, pii, *([header] if header is not None else []))
+    await hook().before(c, REQ)
     assert c.data_class == expected
 
 
-async def test_invalid_header_is_a_400() -> None:
-    token = REQUESTED_DATA_CLASS.set("secret")
-    try:
-        with pytest.raises(InvalidRequest) as info:
-            await hook().before(ctx(), REQ)
-    finally:
-        REQUESTED_DATA_CLASS.reset(token)
+@pytest.mark.parametrize("values", [("secret",), ("public", "public")])
+async def test_invalid_or_repeated_header_is_a_400(values: tuple[str, ...]) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        await hook().before(ctx(None, False, *values), REQ)
     assert info.value.status == 400 and info.value.param == "x-portico-data-class"
 
 
@@ -120,20 +118,3 @@ def test_a_rule_binds_its_class_and_every_higher_one() -> None:
     assert [r.name for r in book.binding("sensitive")] == ["i"]
     assert [r.name for r in book.binding("internal")] == ["i"]
     assert book.binding("public") == ()
-
-
-async def test_header_middleware_exposes_the_header_for_the_request_only() -> None:
-    seen: list[str | None] = []
-
-    async def app(scope: object, receive: object, send: object) -> None:
-        seen.append(REQUESTED_DATA_CLASS.get())
-
-    mw = DataClassHeader(app)
-    scope = {"type": "http", "headers": [(b"x-portico-data-class", b"sensitive")]}
-    await mw(scope, None, None)  # type: ignore[arg-type]
-    await mw({"type": "http", "headers": []}, None, None)  # type: ignore[arg-type]
-    twice = [(b"x-portico-data-class", b"public"), (b"x-portico-data-class", b"public")]
-    await mw({"type": "http", "headers": twice}, None, None)  # type: ignore[arg-type]
-    assert seen[:2] == ["sensitive", None]
-    assert seen[2] is not None and seen[2] != "public"   # several headers: never valid
-    assert REQUESTED_DATA_CLASS.get() is None
