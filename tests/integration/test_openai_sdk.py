@@ -187,3 +187,11 @@ async def test_errors_use_openai_envelope(running: Running) -> None:
                                         extra_body={"base_url": "http://169.254.169.254"})
     assert bad.value.response.json()["error"]["param"] == "base_url"
 
+
+
+async def test_error_body_carries_the_request_id(running: Running) -> None:
+    with pytest.raises(openai.NotFoundError) as nf:
+        await client(running).chat.completions.create(
+            model="nope", messages=[{"role": "user", "content": "x"}])
+    body = nf.value.response.json()
+    assert body["error"]["request_id"] == nf.value.response.headers["x-request-id"]

@@ -21,8 +21,8 @@ def _scrub(text: str | None, redactor: Redactor | None) -> str | None:
     return redactor.scrub_secrets(text) if redactor is not None else scrub_shapes(text)
 
 
-def client_envelope(err: GatewayError, redactor: Redactor | None = None
-                    ) -> dict[str, dict[str, str | None]]:
+def client_envelope(err: GatewayError, redactor: Redactor | None = None,
+                    request_id: str | None = None) -> dict[str, dict[str, str | None]]:
     """The envelope a client may see: provider 5xx text is replaced (it may echo headers,
     prompts or stack traces), everything else is redacted once more."""
     root = err.last if isinstance(err, AllTargetsFailed) else err
@@ -31,12 +31,16 @@ def client_envelope(err: GatewayError, redactor: Redactor | None = None
         status = root.upstream_status
         message = (f"the upstream provider failed (HTTP {status})" if status
                    else "the upstream provider is unavailable")
-    return {"error": {
+    body: dict[str, str | None] = {
         "message": _scrub(message, redactor) or "",
         "type": err.type,
         "param": _scrub(err.param, redactor),
         "code": _scrub(err.code, redactor),
-    }}
+    }
+    if request_id:
+        # Also in the x-request-id header; in the body it survives logging of bodies alone.
+        body["request_id"] = request_id
+    return {"error": body}
 
 
 def error_response(err: GatewayError, request_id: str,
@@ -47,5 +51,5 @@ def error_response(err: GatewayError, request_id: str,
         headers["retry-after"] = str(max(1, math.ceil(err.retry_after)))
     if extra_headers:
         headers.update(extra_headers)
-    return Response(msgspec.json.encode(client_envelope(err, redactor)),
+    return Response(msgspec.json.encode(client_envelope(err, redactor, request_id)),
                     status_code=err.status, headers=headers, media_type="application/json")

@@ -26,6 +26,7 @@ class ErrorBody(msgspec.Struct):
     type: str
     param: str | None
     code: str | None
+    request_id: str | None = None
 
 
 class ErrorEnvelope(msgspec.Struct):

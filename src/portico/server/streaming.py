@@ -167,7 +167,7 @@ class StreamRun:
     async def _error_event(self, writer: SSEWriter, err: GatewayError) -> None:
         async with writer.lock:
             await writer.event(_frame(msgspec.json.encode(
-                client_envelope(err, self._gw.redactor))))
+                client_envelope(err, self._gw.redactor, self._ctx.request_id))))
             await writer.end()
 
     # -- framing --------------------------------------------------------------------------
