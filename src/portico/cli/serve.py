@@ -15,6 +15,7 @@ from portico.config.model import PorticoConfig
 from portico.config.secrets import ConfigError
 from portico.routing.catalog import build_catalog
 from portico.server.app import create_app
+from portico.server.gc_tuning import FreezeAfterStartup
 
 
 def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
@@ -52,7 +53,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
                     port=port, workers=n, loop="uvloop", http="httptools", access_log=False,
                     log_level="warning")
         return
-    server = uvicorn.Server(uvicorn_config(create_app(cfg), host, port))
+    server = uvicorn.Server(uvicorn_config(FreezeAfterStartup(create_app(cfg)), host, port))
     server.run()
 
 

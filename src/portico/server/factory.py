@@ -6,7 +6,8 @@ from starlette.types import ASGIApp
 
 from portico.cli._common import load
 from portico.server.app import create_app
+from portico.server.gc_tuning import FreezeAfterStartup
 
 
 def app_from_environment() -> ASGIApp:
-    return create_app(load(None))
+    return FreezeAfterStartup(create_app(load(None)))
