@@ -33,7 +33,8 @@ def cmd_run(args: argparse.Namespace) -> None:
                           repetitions=1 if args.quick and args.repetitions is None
                           else args.repetitions or 3,
                           postgres=not args.no_postgres, scaling=not args.no_scaling,
-                          profile=not args.quick and not args.no_profile)
+                          profile=not args.quick and not args.no_profile,
+                          variants=tuple(args.variants or ()))
     data = runner.run(opts)
     data["machine"] = report.machine()
     data["litellm_version"] = targets.litellm_version() if args.with_litellm else "-"
@@ -88,6 +89,9 @@ def main() -> None:
     run.add_argument("--no-postgres", action="store_true")
     run.add_argument("--no-scaling", action="store_true")
     run.add_argument("--no-profile", action="store_true")
+    run.add_argument("--variants", nargs="*", choices=("pii-patterns", "pii-model", "pg-limits"),
+                     help="extra Portico endpoints: PII masking (patterns / spaCy model), "
+                          "PostgreSQL + Redis with non-binding upstream-key limits")
     run.set_defaults(func=cmd_run)
     soak = sub.add_parser("soak", help="steady rate, RSS and open fds over time")
     soak.add_argument("--seconds", type=int, default=600)

@@ -114,22 +114,14 @@ def write_all(results: Path) -> None:
 
 
 def feature_notes() -> list[str]:
-    """What the config offers today for the optional scenarios (read at report time)."""
-    from portico.config.model import PorticoConfig
-
-    fields = set(PorticoConfig.__struct_fields__)
-    pii = [f for f in fields if "pii" in f or "privacy" in f]
-    notes = ["Redis: `portico-pg-redis` runs with a `redis:` block, but no gateway component "
-             "consumes Redis yet (`build_gateway` builds no limiter from it), so that row "
-             "measures the PostgreSQL store, not Redis-backed limits."]
-    if pii:
-        notes.append(f"PII: the config now has {pii}; a PII-on scenario is not wired into "
-                     "the bench yet.")
-    else:
-        notes.append("PII masking: no config knob exists in `config/model.py` yet, so the "
-                     "PII-on scenario is not available (detector latency is in "
-                     "docs/pii-benchmark.md).")
-    return notes
+    """What the Redis and PII endpoints exercise (the variants are opt-in: `--variants`)."""
+    return ["Redis: Portico consumes Redis only when limits are configured. `portico-pg-redis` "
+            "has a `redis:` block but no limits, so it measures the PostgreSQL store; "
+            "`portico-pg-redis-limits` adds upstream-key limits (1e8 requests and 1e11 tokens "
+            "per minute) that never bind, so every request runs the limiter against Redis.",
+            "PII: `portico-pii-patterns` masks with validated patterns only "
+            "(`pii: {mode: mask, use_model: false}`); `portico-pii-model` adds the spaCy model "
+            "(`pii: {mode: mask}`), so its RSS includes the model."]
 
 
 def write_stack(data: dict[str, Any]) -> None:

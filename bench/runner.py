@@ -47,6 +47,7 @@ class Options:
     postgres: bool = True
     scaling: bool = True
     profile: bool = True
+    variants: tuple[str, ...] = ()     # extra endpoints: pii-patterns, pii-model, pg-limits
 
     @property
     def warmup(self) -> float:
@@ -87,6 +88,16 @@ async def _start_endpoints(folder: Path, up_port: int, up_key: str, opts: Option
     if opts.postgres:
         eps.append(targets.start_portico("portico-pg-redis", folder / "pg", up_port, up_key,
                                          cpus=GATEWAY_CPUS, backend="postgres"))
+    if "pg-limits" in opts.variants:
+        eps.append(targets.start_portico("portico-pg-redis-limits", folder / "pgl", up_port,
+                                         up_key, cpus=GATEWAY_CPUS, backend="postgres",
+                                         key_extra=targets.KEY_LIMITS))
+    if "pii-patterns" in opts.variants:
+        eps.append(targets.start_portico("portico-pii-patterns", folder / "piip", up_port,
+                                         up_key, cpus=GATEWAY_CPUS, extra=targets.PII_PATTERNS))
+    if "pii-model" in opts.variants:
+        eps.append(targets.start_portico("portico-pii-model", folder / "piim", up_port,
+                                         up_key, cpus=GATEWAY_CPUS, extra=targets.PII_MODEL))
     if opts.with_litellm:
         if targets.litellm_available():
             eps.append(targets.start_litellm(folder / "litellm", up_port, up_key,
@@ -144,25 +155,39 @@ async def run_all(opts: Options) -> dict[str, Any]:
 
 async def _scaling(folder: Path, up_port: int, up_key: str, opts: Options,
                    one: Endpoint, notes: list[str]) -> list[dict[str, Any]]:
-    """1 gateway process on core 0 versus 2 (cores 0 and 1, core 1 shared with the load
-    generator and upstream), each with its own journal. `portico serve --workers 2` is tried
-    first; its workers share one journal directory, so the second one may refuse to start."""
+    """1 worker on core 0 versus `portico serve --workers 2` on cores 0-1 (core 1 shared with
+    the load generator and upstream). Falls back to two single-worker processes if the
+    2-worker server does not start."""
+    w2: Endpoint | None = None
     try:
         w2 = targets.start_portico("portico-workers-2", folder / "w2", up_port, up_key,
                                    cpus="0,1", workers=2)
         await asyncio.sleep(3.0)
-        alive = w2.child is not None and w2.child.proc.poll() is None
-        if w2.child is not None:
-            w2.child.stop()
+        if w2.child is None or w2.child.proc.poll() is not None:
+            w2 = None
     except RuntimeError:
-        alive = False
-    if not alive:
-        notes.append("`portico serve --workers 2` fails at startup: every worker opens the same "
-                     "journal directory and the second gets JournalLocked. Scaling is measured "
-                     "with two single-worker processes (own journal and SQLite file each), "
-                     "the load split evenly between them.")
-    second = targets.start_portico("portico-core1", folder / "core1", up_port, up_key, cpus="1")
+        w2 = None
     out: list[dict[str, Any]] = []
+    if w2 is not None:
+        try:
+            await loadgen.closed_loop("127.0.0.1", w2.port, loadgen.chat_request(
+                "127.0.0.1", w2.port, w2.path, w2.model, w2.token, False), 16, 0.0, 1.0, False)
+            for rep in range(opts.repetitions):
+                row = await run_one(one, SCALING, opts)
+                row.update(rep=rep, workers=1)
+                out.append(row)
+                row = await run_one(w2, SCALING, opts)
+                row.update(rep=rep, workers=2)
+                out.append(row)
+                print("scaling", _line(out[-2]), "|", _line(row), flush=True)
+        finally:
+            if w2.child is not None:
+                w2.child.stop()
+        return out
+    notes.append("`portico serve --workers 2` did not start; scaling is measured with two "
+                 "single-worker processes (own journal and SQLite file each), the load split "
+                 "evenly between them.")
+    second = targets.start_portico("portico-core1", folder / "core1", up_port, up_key, cpus="1")
     half = Scenario(SCALING.name, False, SCALING.concurrency // 2, SCALING.label)
     try:
         for rep in range(opts.repetitions):

@@ -40,18 +40,25 @@ def _env(upstream_key: str, master: str) -> dict[str, str]:
     return env
 
 
+# Variants of the Portico config: PII masking (patterns only, or with the spaCy model), and
+# upstream-key limits set far above the load so the limiter (and Redis) run without binding.
+PII_PATTERNS = "pii: {mode: mask, use_model: false}\n"
+PII_MODEL = "pii: {mode: mask}\n"
+KEY_LIMITS = ", limits: {requests_per_minute: 100000000, tokens_per_minute: 100000000000}"
+
+
 def portico_yaml(folder: Path, upstream_port: int, store_url: str, redis_url: str | None,
-                 port: int, workers: int) -> str:
+                 port: int, workers: int, extra: str = "", key_extra: str = "") -> str:
     redis = f"redis: {{url: \"{redis_url}\", prefix: \"bench{os.getpid()}\"}}\n" \
         if redis_url else ""
     return (
         "master_key: env:BENCH_MASTER_KEY\n"
         f"server: {{host: 127.0.0.1, port: {port}, workers: {workers}}}\n"
         f"store: {{url: \"{store_url}\", journal_path: \"{folder}/journal\"}}\n"
-        f"{redis}"
+        f"{redis}{extra}"
         "providers:\n"
         f"  openai: {{base_url: \"http://127.0.0.1:{upstream_port}/v1\", internal: true,"
-        " keys: [{id: k1, key: env:BENCH_UPSTREAM_KEY}]}\n"
+        f" keys: [{{id: k1, key: env:BENCH_UPSTREAM_KEY{key_extra}}}]}}\n"
         "models:\n"
         f"  - name: {MODEL}\n"
         f"    deployments: [{{provider: openai, model: {UPSTREAM_MODEL}}}]\n"
@@ -66,7 +73,8 @@ def fresh_pg_database(name: str) -> str:
 
 
 def start_portico(name: str, folder: Path, upstream_port: int, upstream_key: str, *,
-                  cpus: str, backend: str = "sqlite", workers: int = 1) -> Endpoint:
+                  cpus: str, backend: str = "sqlite", workers: int = 1, extra: str = "",
+                  key_extra: str = "") -> Endpoint:
     """`backend` is "sqlite" or "postgres" (PostgreSQL store plus the Redis config block)."""
     folder.mkdir(parents=True, exist_ok=True)
     master = "sk-master-" + secrets.token_urlsafe(16)
@@ -77,7 +85,8 @@ def start_portico(name: str, folder: Path, upstream_port: int, upstream_key: str
     else:
         store_url, redis_url = f"sqlite:///{folder}/portico.db", None
     config = folder / "portico.yaml"
-    config.write_text(portico_yaml(folder, upstream_port, store_url, redis_url, port, workers))
+    config.write_text(portico_yaml(folder, upstream_port, store_url, redis_url, port, workers,
+                                   extra, key_extra))
     env = _env(upstream_key, master)
     minted = subprocess.run([str(PORTICO), "keys", "create", "--config", str(config),
                              "--name", "bench"], env=env, check=True, capture_output=True,
