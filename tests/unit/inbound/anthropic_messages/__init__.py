@@ -1,0 +1,1 @@
+"""Tests for portico.inbound.anthropic_messages."""
