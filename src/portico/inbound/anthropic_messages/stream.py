@@ -63,13 +63,13 @@ class AnthropicStreamFramer:
         self._sent_delta = False
         self.ended = False
 
-    def start(self, message_id_: str | None = None) -> bytes:
+    def start(self, upstream_id: str | None = None) -> bytes:
         """`message_start` (once; `chunk()` calls it with the first chunk's id). Input tokens
         read 0 here: the real counts follow in the final message_delta."""
         if self._started:
             return b""
         self._started = True
-        self._id = message_id(message_id_) if message_id_ else f"msg_{uuid.uuid4().hex}"
+        self._id = message_id(upstream_id) if upstream_id else f"msg_{uuid.uuid4().hex}"
         message = OutMessage(id=self._id, model=self._model, content=[], stop_reason=None,
                              usage=OutUsage(input_tokens=0, output_tokens=0))
         return frame("message_start", MessageStart(message=message))
