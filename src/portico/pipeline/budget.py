@@ -22,10 +22,12 @@ from portico.limits import (
     Reservation,
 )
 from portico.pipeline.context import RequestContext
+from portico.pipeline.embeddings import sizing_of
 from portico.pipeline.hooks import BaseHook, Outcome
 from portico.pipeline.inbound_limits import denial_error
 from portico.pipeline.teams import Team, TeamDirectory
 from portico.schema.chat import ChatRequest
+from portico.schema.embeddings import EmbeddingRequest
 
 # Micro-USD upper bound of what this request can cost on any deployment that may serve it.
 WorstCase = Callable[[RequestContext, ChatRequest], int]
@@ -82,14 +84,23 @@ class BudgetHook(BaseHook):
         return out
 
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
+        await self._reserve(ctx, lambda: self._worst(ctx, req))
+        return req
+
+    async def before_embeddings(self, ctx: RequestContext, req: EmbeddingRequest
+                                ) -> EmbeddingRequest:
+        # Worst case: the input tokens at the dearest input price of the group's deployments.
+        await self._reserve(ctx, lambda: sizing_of(ctx).worst_case_micros())
+        return req
+
+    async def _reserve(self, ctx: RequestContext, worst: Callable[[], int]) -> None:
         rules = self.rules(ctx, await self.teams.lookup(ctx.team) if ctx.team else None)
         if not rules:
-            return req
-        result = await self._limiter.reserve(rules, Amounts(micros=self._worst(ctx, req)))
+            return
+        result = await self._limiter.reserve(rules, Amounts(micros=worst()))
         if isinstance(result, Denied):
             raise denial_error(result)
         self._held[ctx.request_id] = result
-        return req
 
     async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
         held = self._held.pop(ctx.request_id, None)

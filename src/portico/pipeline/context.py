@@ -25,6 +25,14 @@ class NoHeaders:
 NO_HEADERS = NoHeaders()
 
 
+class RequestSizing(Protocol):
+    """A request's pre-dispatch size, computed on first use, for requests the hooks cannot
+    size from a ChatRequest (embeddings): the route sets it, the limit and budget hooks read it."""
+
+    def input_tokens(self) -> int: ...
+    def worst_case_micros(self) -> int: ...
+
+
 @dataclass(slots=True)
 class RequestContext:
     request_id: str
@@ -55,6 +63,9 @@ class RequestContext:
     delivered_text_chars: int = 0      # streamed to the client, for estimates on cancel
     # Set by the policy hook: returns why a target may not take this request, or None.
     target_filter: Callable[[Target], str | None] | None = None
+    sizing: RequestSizing | None = None
+    # Inputs the PII stage could not read in detect mode (embeddings sent as token arrays).
+    pii_unscreened: int = 0
 
     def header(self, name: str) -> str | None:
         """The first value of a request header, or None."""

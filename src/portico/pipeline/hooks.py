@@ -2,6 +2,8 @@
 
 Hooks run in a fixed order (auth is done by the route; then limits, budget, PII, policy;
 audit and ledger last). `finalize` always runs, on success, error, timeout and disconnect.
+Embeddings run the same hooks in the same order through `before_embeddings` (no after stage:
+vectors carry nothing to unmask).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Protocol
 from portico.errors import GatewayError
 from portico.pipeline.context import RequestContext
 from portico.schema.chat import ChatRequest
+from portico.schema.embeddings import EmbeddingRequest
 from portico.schema.response import ChatResponse
 from portico.schema.stream import ChatChunk
 
@@ -36,6 +39,8 @@ class Hook(Protocol):
     name: str
 
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest: ...
+    async def before_embeddings(self, ctx: RequestContext, req: EmbeddingRequest
+                                ) -> EmbeddingRequest: ...
     async def after(self, ctx: RequestContext, resp: ChatResponse) -> ChatResponse: ...
     def chunk_filter(self, ctx: RequestContext) -> ChunkFilter | None: ...
     async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None: ...
@@ -47,6 +52,10 @@ class BaseHook:
     name = "base"
 
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
+        return req
+
+    async def before_embeddings(self, ctx: RequestContext, req: EmbeddingRequest
+                                ) -> EmbeddingRequest:
         return req
 
     async def after(self, ctx: RequestContext, resp: ChatResponse) -> ChatResponse:

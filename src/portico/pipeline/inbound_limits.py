@@ -14,9 +14,11 @@ from portico.errors import GatewayUnavailable
 from portico.limits import Amounts, Denied, DenyReason, Limiter, LimitKey, LimitKind, LimitRule
 from portico.limits import Reservation as HeldCapacity
 from portico.pipeline.context import RequestContext
+from portico.pipeline.embeddings import sizing_of
 from portico.pipeline.hooks import BaseHook, Outcome
 from portico.pipeline.teams import Team, TeamDirectory
 from portico.schema.chat import ChatRequest
+from portico.schema.embeddings import EmbeddingRequest
 from portico.store.records import Priority
 
 _RANK: Mapping[Priority, int] = {"high": 0, "normal": 1, "low": 2}
@@ -115,24 +117,32 @@ class InboundLimitsHook(BaseHook):
         return out
 
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
+        await self._admit(ctx, lambda: sum(self._estimate(ctx, req)))
+        return req
+
+    async def before_embeddings(self, ctx: RequestContext, req: EmbeddingRequest
+                                ) -> EmbeddingRequest:
+        # Input tokens only: an embedding has no output to reserve for.
+        await self._admit(ctx, lambda: sizing_of(ctx).input_tokens())
+        return req
+
+    async def _admit(self, ctx: RequestContext, tokens_needed: Callable[[], int]) -> None:
+        """Reserve one request, the worst-case tokens and a parallel slot, or raise a 429."""
         ctx.priority = effective_priority(ctx, hints_from_headers(
             ctx.header("x-portico-priority"), ctx.header("x-portico-traffic")))
         rules = self.rules(ctx, await self.teams.lookup(ctx.team) if ctx.team else None)
         if not rules:
-            return req
+            return
         tokens = 0
         if any(r.key.kind is LimitKind.TOKENS_PER_MINUTE for r in rules):
-            prompt, out = self._estimate(ctx, req)
-            tokens = prompt + out
             # A request larger than the whole window waits for a full bucket, then owes the rest.
-            tokens = min([tokens, *(r.capacity for r in rules
-                                    if r.key.kind is LimitKind.TOKENS_PER_MINUTE)])
+            tokens = min([tokens_needed(), *(r.capacity for r in rules
+                                             if r.key.kind is LimitKind.TOKENS_PER_MINUTE)])
         result = await self._limiter.reserve(
             rules, Amounts(requests=1, tokens=tokens, concurrency=1))
         if isinstance(result, Denied):
             raise denial_error(result)
         self._held[ctx.request_id] = result
-        return req
 
     async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
         held = self._held.pop(ctx.request_id, None)

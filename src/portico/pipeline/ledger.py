@@ -61,15 +61,18 @@ class LedgerHook(BaseHook):
             endpoint=ctx.endpoint,
         )
         self._sink.submit_ledger(row)
+        detail: dict[str, object] = {
+            "deployment": row.deployment, "provider": row.provider,
+            "data_class": ctx.data_class, "policy": ctx.policy_decisions,
+            "pii": ctx.pii_counts, "tokens_in": row.tokens_in,
+            "tokens_out": row.tokens_out, "cost_micros": row.cost_micros,
+            "status": row.status, "http_status": row.http_status, "team": ctx.team,
+        }
+        if ctx.pii_unscreened:
+            # Token-array embedding inputs in detect mode: nothing could be screened in them.
+            detail["pii_unscreened_inputs"] = ctx.pii_unscreened
         self._sink.submit_audit(AuditEvent(
             event_id=ctx.request_id, ts_ms=ctx.ts_ms, kind="request",
             actor=ctx.key_id or ("master" if ctx.is_master else "anonymous"),
-            action=f"{ctx.endpoint}.request", target=ctx.model_requested,
-            detail={
-                "deployment": row.deployment, "provider": row.provider,
-                "data_class": ctx.data_class, "policy": ctx.policy_decisions,
-                "pii": ctx.pii_counts, "tokens_in": row.tokens_in,
-                "tokens_out": row.tokens_out, "cost_micros": row.cost_micros,
-                "status": row.status, "http_status": row.http_status, "team": ctx.team,
-            },
+            action=f"{ctx.endpoint}.request", target=ctx.model_requested, detail=detail,
         ))

@@ -18,7 +18,8 @@ class OverPromptHook(BaseHook):
 
     async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
         usage = ctx.usage
-        if usage is None or ctx.status != "ok":
+        # Embeddings are all input by nature: counting them would flag every embedding user.
+        if usage is None or ctx.status != "ok" or ctx.endpoint == "embeddings":
             return
         now = self._clock.wall()
         if ctx.key_id is not None:

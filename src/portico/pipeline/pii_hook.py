@@ -17,6 +17,7 @@ from portico.config.model import PiiConfig, PorticoConfig
 from portico.config.secrets import ConfigError
 from portico.errors import GatewayUnavailable, InvalidRequest
 from portico.pipeline.context import RequestContext
+from portico.pipeline.embeddings import split_inputs
 from portico.pipeline.hooks import BaseHook, ChunkFilter, Outcome
 from portico.pipeline.ledger import Sink
 from portico.privacy.capture import CONTENT_SUFFIX, CapturedContent, CapturedMessage
@@ -25,6 +26,7 @@ from portico.privacy.entities import EntityType
 from portico.privacy.masking import Detector, Masker, Vault, block_message, mask_request
 from portico.privacy.response_unmask import UnmaskFilter, unmask_response
 from portico.schema.chat import AssistantMessage, ChatRequest, TextPart
+from portico.schema.embeddings import EmbeddingRequest
 from portico.schema.response import ChatResponse
 from portico.store.records import AuditEvent, PiiMode
 
@@ -153,6 +155,36 @@ class PiiHook(BaseHook):
         if mode == "block" and counts:
             raise InvalidRequest(block_message(counts), code="pii_detected")
         return masked if mode == "mask" else req
+
+    async def before_embeddings(self, ctx: RequestContext, req: EmbeddingRequest
+                                ) -> EmbeddingRequest:
+        """Each input string is screened like a message. Masking changes the vectors (the
+        model embeds `<EMAIL_1>`, not the address), so nothing is restored afterwards."""
+        mode = self.mode_for(ctx)
+        if mode == "off" and not self._capture:
+            return req
+        inputs = split_inputs(req)
+        if inputs.token_arrays and mode in ("mask", "block"):
+            raise InvalidRequest(
+                f"This key's PII mode ({mode}) requires every input to be screened, and "
+                "token-array inputs cannot be screened for personal data; send the inputs "
+                "as text.", param="input", code="pii_unscreenable_input")
+        detector = await self._detectors.get()
+        vault = Vault()
+        result = await asyncio.to_thread(Masker(detector, vault).mask, inputs.texts)
+        if mode != "off":
+            if result.counts:
+                ctx.pii_counts = {k.value: n for k, n in sorted(result.counts.items())}
+            ctx.pii_unscreened = inputs.token_arrays   # detect mode only, by the check above
+        if self._capture:
+            self._states[ctx.request_id] = _State(
+                mode, vault, _Capture([("input", t) for t in result.texts]))
+        if mode == "block" and result.counts:
+            raise InvalidRequest(block_message(result.counts), code="pii_detected")
+        if mode != "mask" or not result.counts:
+            return req
+        masked = result.texts[0] if isinstance(req.input, str) else list(result.texts)
+        return msgspec.structs.replace(req, input=masked)
 
     async def after(self, ctx: RequestContext, resp: ChatResponse) -> ChatResponse:
         state = self._states.get(ctx.request_id)

@@ -21,6 +21,7 @@ from portico.privacy.policy import (
     parse_data_class,
 )
 from portico.schema.chat import ChatRequest
+from portico.schema.embeddings import EmbeddingRequest
 from portico.store.records import DataClass
 
 DATA_CLASS_HEADER = "x-portico-data-class"
@@ -53,6 +54,16 @@ class PolicyHook(BaseHook):
         return cls, source
 
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
+        self.constrain(ctx)
+        return req
+
+    async def before_embeddings(self, ctx: RequestContext, req: EmbeddingRequest
+                                ) -> EmbeddingRequest:
+        self.constrain(ctx)
+        return req
+
+    def constrain(self, ctx: RequestContext) -> None:
+        """Settle the class and hand the executor the filter of the rules binding it."""
         cls, source = self.data_class(ctx)
         ctx.data_class = cls
         rules = self._book.binding(cls)
@@ -60,7 +71,6 @@ class PolicyHook(BaseHook):
             ctx.policy_decisions.append(f"class={cls} from {source}; rules="
                                         + ",".join(r.name for r in rules))
             ctx.target_filter = _target_filter(ctx.policy_decisions, rules)
-        return req
 
 
 def _target_filter(decisions: list[str], rules: tuple[PolicyRule, ...]

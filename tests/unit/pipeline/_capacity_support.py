@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from portico.pipeline.context import RequestContext
 from portico.schema.chat import ChatRequest, UserMessage
+from portico.schema.embeddings import EmbeddingRequest
 from portico.schema.response import Usage
 from portico.store.records import KeyRecord, KeySettings
 
@@ -29,3 +30,25 @@ def request(max_tokens: int | None = None, **kw: int) -> ChatRequest:
 def usage(prompt: int, completion: int) -> Usage:
     return Usage(prompt_tokens=prompt, completion_tokens=completion,
                  total_tokens=prompt + completion)
+
+
+class Sized:
+    """A fixed pre-dispatch size, as the embeddings route sets on the context."""
+
+    def __init__(self, tokens: int, micros: int) -> None:
+        self.tokens, self.micros = tokens, micros
+
+    def input_tokens(self) -> int:
+        return self.tokens
+
+    def worst_case_micros(self) -> int:
+        return self.micros
+
+
+def embed_ctx(rid: str, k: KeyRecord | None, tokens: int, micros: int = 0) -> RequestContext:
+    c = ctx(rid, k)
+    c.endpoint, c.sizing = "embeddings", Sized(tokens, micros)
+    return c
+
+
+EMBED = EmbeddingRequest(model="m", input="hello")

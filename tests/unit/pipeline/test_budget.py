@@ -14,7 +14,7 @@ from portico.pipeline.hooks import Outcome
 from portico.schema.chat import ChatRequest
 from portico.store.records import KeySettings
 
-from ._capacity_support import T0, ctx, key, request, usage
+from ._capacity_support import EMBED, T0, ctx, embed_ctx, key, request, usage
 
 WORST = 50_000   # $0.05
 
@@ -87,3 +87,19 @@ async def test_store_down_fails_closed_by_default_and_open_when_configured() -> 
                              budget_fail_open=True)
     c = ctx("b", k)
     await hook(opened).before(c, request())
+
+
+async def test_embeddings_reserve_input_worst_case_and_settle_to_actual() -> None:
+    h = hook()
+    k = key(KeySettings(budget_micros_daily=1_000))
+    first = embed_ctx("a", k, tokens=5_000, micros=600)
+    await h.before_embeddings(first, EMBED)
+    with pytest.raises(BudgetExceeded):                   # 600 held + 500 > 1,000
+        await h.before_embeddings(embed_ctx("b", k, tokens=4_000, micros=500), EMBED)
+    first.usage, first.cost_micros = usage(4_000, 0), 80  # the ledger priced the actual
+    await h.finalize(first, Outcome())
+    await h.before_embeddings(embed_ctx("c", k, tokens=4_000, micros=500), EMBED)
+    failed = embed_ctx("d", k, tokens=1_000, micros=400)  # 80 + 500 + 400 = 980
+    await h.before_embeddings(failed, EMBED)
+    await h.finalize(failed, Outcome(error=RateLimited("x")))   # released: nothing billed
+    await h.before_embeddings(embed_ctx("e", k, tokens=1_000, micros=420), EMBED)

@@ -19,7 +19,7 @@ from portico.pipeline.inbound_limits import (
 from portico.schema.chat import ChatRequest
 from portico.store.records import KeySettings
 
-from ._capacity_support import T0, ctx, key, request, usage
+from ._capacity_support import EMBED, T0, ctx, embed_ctx, key, request, usage
 
 
 class Now:
@@ -134,3 +134,25 @@ def test_rate_rule_burst_bounds_any_window() -> None:
     assert rule.capacity == 3 and rule.window_seconds == pytest.approx(6.0)
     full = rate_rule("s", LimitKind.REQUESTS_PER_MINUTE, 30, 60.0, 1.0)
     assert full.capacity == 30 and full.window_seconds == 60.0
+
+
+async def test_embeddings_reserve_requests_and_input_tokens_only() -> None:
+    h = hook(Now())
+    k = key(KeySettings(tokens_per_minute=1000, requests_per_minute=3))
+    big = embed_ctx("a", k, 600)
+    assert await h.before_embeddings(big, EMBED) is EMBED
+    with pytest.raises(RateLimited):                      # 600 + 500 > 1000; no output part
+        await h.before_embeddings(embed_ctx("b", k, 500), EMBED)
+    await h.before_embeddings(embed_ctx("c", k, 400), EMBED)
+    big.usage = usage(100, 0)                             # settled to actual: 500 come back
+    await h.finalize(big, Outcome())
+    await h.before_embeddings(embed_ctx("d", k, 500), EMBED)
+    with pytest.raises(RateLimited):                      # the fourth request this minute
+        await h.before_embeddings(embed_ctx("e", k, 0), EMBED)
+
+
+async def test_embeddings_without_token_limits_are_never_sized() -> None:
+    h = hook(Now())
+    c = ctx("a", key(KeySettings(requests_per_minute=5)))
+    c.endpoint = "embeddings"                             # no sizing set: must not be read
+    await h.before_embeddings(c, EMBED)

@@ -45,3 +45,11 @@ async def test_hook_counts_successful_requests() -> None:
     await hook.finalize(failed, Outcome())
     names = {(s.dimension, s.name): s.over_prompting for s in hook.report()}
     assert names == {("key", "vk_1"): True, ("model", "m"): True}
+
+
+async def test_embeddings_are_all_input_and_not_counted() -> None:
+    hook = OverPromptHook(ManualClock(), InputShareWindow(min_requests=1))
+    c = ctx("e", key())
+    c.endpoint, c.usage = "embeddings", usage(500, 0)
+    await hook.finalize(c, Outcome())
+    assert hook.report() == []

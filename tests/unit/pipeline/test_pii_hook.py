@@ -18,6 +18,7 @@ from portico.privacy.entities import Entity, EntityType
 from portico.privacy.masking import Vault
 from portico.privacy.response_unmask import UnmaskFilter
 from portico.schema.chat import ChatRequest, FunctionCall, SystemMessage, ToolCall, UserMessage
+from portico.schema.embeddings import EmbeddingRequest
 from portico.schema.response import ChatResponse, Choice, ResponseMessage
 from portico.schema.stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
 from portico.store.records import AuditEvent, KeyRecord, KeySettings, PiiMode
@@ -268,3 +269,77 @@ def test_stream_tool_call_arguments_are_restored_and_json_escaped() -> None:
                 for d in c.choices[0].delta.tool_calls or ():
                     got.append(d.function.arguments or "" if d.function else "")
         assert msgspec.json.decode("".join(got)) == {"who": NAME, "to": EMAIL}, cut
+
+
+def embed(inputs: object) -> EmbeddingRequest:
+    return EmbeddingRequest(model="m", input=inputs)  # type: ignore[arg-type]
+
+
+TEXTS = [f"I am {NAME}", f"mail {EMAIL} and {NAME}", "nothing here"]
+
+
+async def test_embeddings_off_reads_nothing() -> None:
+    h, det, _ = hook(config("off"))
+    req = embed(TEXTS)
+    assert await h.before_embeddings(ctx(), req) is req
+    assert det.calls == 0
+
+
+async def test_embeddings_detect_counts_and_sends_inputs_unchanged() -> None:
+    h, det, _ = hook(config("detect"))
+    c, req = ctx(), embed(TEXTS)
+    assert await h.before_embeddings(c, req) is req
+    assert c.pii_counts == {"EMAIL": 1, "PERSON": 2} and c.pii_unscreened == 0
+    assert det.threads and threading.get_ident() not in det.threads
+
+
+async def test_embeddings_mask_masks_each_input_with_one_vault() -> None:
+    h, _, _ = hook(config("mask"))
+    c = ctx()
+    masked = await h.before_embeddings(c, embed(TEXTS))
+    assert masked.input == ["I am <PERSON_1>", "mail <EMAIL_1> and <PERSON_1>", "nothing here"]
+    single = await h.before_embeddings(ctx(), embed(f"to {EMAIL}"))
+    assert single.input == "to <EMAIL_1>"
+    await h.finalize(c, Outcome())   # nothing held: vectors carry nothing to restore
+    assert h.chunk_filter(c) is None
+
+
+async def test_embeddings_block_names_types_only() -> None:
+    h, _, _ = hook(config("block"))
+    with pytest.raises(InvalidRequest) as info:
+        await h.before_embeddings(ctx(), embed(TEXTS))
+    assert info.value.code == "pii_detected" and "PERSON" in info.value.message
+    assert EMAIL not in info.value.message and "Lima" not in info.value.message
+    clean = embed(["nothing here"])
+    assert await h.before_embeddings(ctx(), clean) is clean
+
+
+@pytest.mark.parametrize("mode", ["mask", "block"])
+@pytest.mark.parametrize("inputs", [[1, 2, 3], [[1, 2], [3]], ["text", [1, 2]]])
+async def test_embeddings_token_arrays_are_refused_when_screening_is_required(
+        mode: PiiMode, inputs: object) -> None:
+    h, det, _ = hook(config(mode))
+    with pytest.raises(InvalidRequest) as info:
+        await h.before_embeddings(ctx(), embed(inputs))
+    assert info.value.status == 400 and info.value.code == "pii_unscreenable_input"
+    assert info.value.param == "input" and "token-array" in info.value.message
+    assert det.calls == 0
+
+
+async def test_embeddings_token_arrays_in_detect_mode_are_recorded_unscreened() -> None:
+    h, _, _ = hook(config("detect"))
+    c, req = ctx(), embed([f"mail {EMAIL}", [1, 2], [3]])
+    assert await h.before_embeddings(c, req) is req
+    assert c.pii_unscreened == 2 and c.pii_counts == {"EMAIL": 1}
+
+
+async def test_embeddings_capture_stores_masked_inputs() -> None:
+    h, _, sink = hook(config("detect", capture=True))
+    c = ctx()
+    c.endpoint = "embeddings"
+    await h.before_embeddings(c, embed(TEXTS))
+    await h.finalize(c, Outcome())
+    (event,) = sink.audit
+    assert event.action == "embeddings.content"
+    stored = msgspec.json.encode(event).decode()
+    assert EMAIL not in stored and "Lima" not in stored and "<PERSON_1>" in stored

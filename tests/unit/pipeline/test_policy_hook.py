@@ -14,6 +14,7 @@ from portico.pipeline.context import RequestContext
 from portico.pipeline.policy_hook import PolicyHook
 from portico.privacy.policy import PolicyBook, violates
 from portico.schema.chat import ChatRequest, UserMessage
+from portico.schema.embeddings import EmbeddingRequest
 from portico.store.records import DataClass, KeyRecord, KeySettings
 
 REQ = ChatRequest(model="m", messages=[UserMessage(content="hi")])
@@ -118,3 +119,16 @@ def test_a_rule_binds_its_class_and_every_higher_one() -> None:
     assert [r.name for r in book.binding("sensitive")] == ["i"]
     assert [r.name for r in book.binding("internal")] == ["i"]
     assert book.binding("public") == ()
+
+
+async def test_embeddings_get_the_same_class_and_target_filter() -> None:
+    rule = PolicyRule(name="no-training", data_class="sensitive", no_training=True)
+    req = EmbeddingRequest(model="m", input="hi")
+    c = ctx(None, True)                      # PII found upstream of us: sensitive
+    assert await hook(rule).before_embeddings(c, req) is req
+    assert c.data_class == "sensitive" and c.target_filter is not None
+    trains = dataclasses.replace(CLOUD, trains_on_data=True)
+    assert c.target_filter(target("a", trains)) == "no-training"
+    assert c.policy_decisions[0] == "class=sensitive from pii; rules=no-training"
+    with pytest.raises(InvalidRequest):
+        await hook(rule).before_embeddings(ctx(None, False, "secret"), req)
