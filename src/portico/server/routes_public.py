@@ -8,8 +8,15 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portico.errors import GatewayError, GatewayUnavailable, PermissionDenied
+from portico.errors import (
+    GatewayError,
+    GatewayUnavailable,
+    InternalError,
+    ModelNotFound,
+    PermissionDenied,
+)
 from portico.pipeline.context import RequestContext
+from portico.pipeline.embeddings import EmbeddingSizing
 from portico.pipeline.hooks import Outcome
 from portico.schema.embeddings import EmbeddingRequest
 from portico.schema.models import Model, ModelList
@@ -33,20 +40,29 @@ async def list_models(gw: Gateway, request: Request, principal: Principal) -> Re
 
 
 async def embeddings(gw: Gateway, request: Request, principal: Principal) -> Response:
-    body = await read_body(request, gw.config.server.max_body_bytes)
-    req = decode(body, EmbeddingRequest, gw.config.server.max_json_depth)
-    if not _allowed(principal, req.model):
-        raise PermissionDenied(f"this key may not use the model `{req.model}`", param="model",
-                               code="model_not_allowed")
+    """The chat pipeline minus the after stage: limits, budget, PII and policy before the
+    executor (which honours the policy's target filter), `finalize` always."""
+    clock = gw.clock
     rid: str = request.state.request_id
-    ctx = RequestContext(request_id=rid, started=gw.clock.monotonic(),
-                         ts_ms=int(gw.clock.wall() * 1000), endpoint="embeddings",
-                         key=principal.key, is_master=principal.is_master,
-                         model_requested=req.model)
+    ctx = RequestContext(request_id=rid, started=clock.monotonic(),
+                         ts_ms=int(clock.wall() * 1000), endpoint="embeddings",
+                         headers=request.headers, key=principal.key,
+                         is_master=principal.is_master)
     outcome = Outcome()
     try:
+        body = await read_body(request, gw.config.server.max_body_bytes)
+        req = decode(body, EmbeddingRequest, gw.config.server.max_json_depth)
+        ctx.model_requested = req.model
+        if not _allowed(principal, req.model):
+            raise PermissionDenied(f"this key may not use the model `{req.model}`",
+                                   param="model", code="model_not_allowed")
+        ctx.sizing = EmbeddingSizing(gw.tokens, gw.prices, _targets(gw, req.model), req,
+                                     ctx.ts_ms)
+        for hook in gw.hooks:
+            req = await hook.before_embeddings(ctx, req)
+        screened = req
         result, lease = await gw.executor.run(
-            ctx, req.model, lambda t, d, to: gw.dispatcher.embed(rid, t, to, req))
+            ctx, req.model, lambda t, d, to: gw.dispatcher.embed(rid, t, to, screened))
         tokens = result.usage.prompt_tokens
         ctx.usage = Usage(prompt_tokens=tokens, completion_tokens=0, total_tokens=tokens)
         await lease.settle(ctx.usage, None)
@@ -56,8 +72,23 @@ async def embeddings(gw: Gateway, request: Request, principal: Principal) -> Res
         ctx.status, ctx.http_status, ctx.error_code = "error", err.status, err.code
         outcome = Outcome(error=err)
         raise
+    except Exception:
+        # The route wrapper logs it and answers 500; the ledger row must say so too.
+        internal = InternalError("the gateway failed to process this request")
+        ctx.status, ctx.http_status, ctx.error_code = "error", 500, internal.code
+        outcome = Outcome(error=internal)
+        raise
     finally:
         await gw.finalize(ctx, outcome)
+
+
+def _targets(gw: Gateway, model: str) -> list[tuple[str, str]]:
+    """(provider, upstream model) of each deployment that may serve `model`."""
+    try:
+        group = gw.catalog.resolve(model)
+    except ModelNotFound:
+        return []   # the executor answers 404
+    return [(d.provider.spec.name, d.model) for d in group.deployments]
 
 
 async def live(gw: Gateway, request: Request, principal: Principal) -> Response:
