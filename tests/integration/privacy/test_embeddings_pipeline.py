@@ -136,7 +136,7 @@ async def test_policy_routes_sensitive_embeddings_or_refuses_with_403(tmp_path: 
         err = error(out)
         assert err["code"] == "data_policy_violation"
         assert "no-training-for-sensitive" in str(err["message"])
-        assert p.sims["openai"].ledger.__len__() == 0
+        assert len(p.sims["openai"].ledger) == 0
         # Header-raised class, then PII-raised class: only the compliant deployment serves.
         for inputs, headers in (("hello", sensitive), (f"mail {EMAIL}", {})):
             status, _ = await embed(p, inputs, model="embed-mixed", headers=headers)
