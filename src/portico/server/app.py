@@ -22,6 +22,7 @@ from portico.server.chat import ChatHandler
 from portico.server.endpoint import RouteSpec, wrap
 from portico.server.errors import error_response
 from portico.server.gateway import Gateway, build_gateway
+from portico.server.messages import AnthropicFormat
 from portico.server.openapi import openapi_document
 from portico.server.principal import Permission, Principal
 from portico.server.request_id import RequestIdMiddleware
@@ -40,6 +41,8 @@ def route_table(*, metrics_public: bool = False) -> tuple[RouteSpec, ...]:
     return (
         RouteSpec("/v1/chat/completions", ("POST",), C, _chat_placeholder,
                   "Create a chat completion (OpenAI format), streaming or not"),
+        RouteSpec("/v1/messages", ("POST",), C, _chat_placeholder,
+                  "Create a message (Anthropic Messages format), streaming or not"),
         RouteSpec("/v1/embeddings", ("POST",), C, public.embeddings, "Create embeddings"),
         RouteSpec("/v1/models", ("GET",), C, public.list_models, "Models this key may use"),
         RouteSpec("/health/live", ("GET",), P, public.live, "Liveness probe"),
@@ -140,9 +143,11 @@ class GatewayErrorMethod(GatewayError):
 
 def _mount(app: Starlette, gw: Gateway) -> ChatHandler:
     chat = ChatHandler(gw)
+    pipelines = {"/v1/chat/completions": chat.__call__,
+                 "/v1/messages": ChatHandler(gw, AnthropicFormat()).__call__}
     routes: list[Route] = []
     for spec in route_table(metrics_public=gw.config.server.metrics_public):
-        endpoint = chat.__call__ if spec.path == "/v1/chat/completions" else wrap(gw, spec)
+        endpoint = pipelines.get(spec.path) or wrap(gw, spec)
         routes.append(Route(spec.path, endpoint, methods=list(spec.methods)))
     app.router.routes.extend(routes)
     return chat

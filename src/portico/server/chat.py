@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 from starlette.requests import Request
@@ -19,6 +19,7 @@ from portico.routing.attempts import Completed, OpenedStream
 from portico.routing.capacity import Lease
 from portico.routing.executor import with_max_tokens
 from portico.schema.chat import ChatRequest
+from portico.schema.response import ChatResponse
 from portico.server.body import decode, read_body
 from portico.server.principal import Permission, Principal, authenticate
 from portico.server.streaming import StreamOptions, StreamRun
@@ -46,14 +47,47 @@ def route_headers(ctx: RequestContext) -> dict[str, str]:
     return headers
 
 
+class WireFormat(Protocol):
+    """How a chat request arrives and its answer leaves (OpenAI's format, Anthropic's...)."""
+
+    endpoint: str
+    stream_class: type[StreamRun]
+
+    def decode(self, body: bytes, max_depth: int) -> ChatRequest: ...
+    def render(self, resp: ChatResponse, ctx: RequestContext, req: ChatRequest) -> Response: ...
+    def render_error(self, gw: Gateway, err: GatewayError, ctx: RequestContext
+                     ) -> Response: ...
+
+
+class OpenAIFormat:
+    """The OpenAI chat-completions wire format, the gateway's native one."""
+
+    endpoint = "chat"
+    stream_class: type[StreamRun] = StreamRun
+
+    def decode(self, body: bytes, max_depth: int) -> ChatRequest:
+        return decode(body, ChatRequest, max_depth)
+
+    def render(self, resp: ChatResponse, ctx: RequestContext, req: ChatRequest) -> Response:
+        return Response(msgspec.json.encode(resp), headers=route_headers(ctx),
+                        media_type="application/json")
+
+    def render_error(self, gw: Gateway, err: GatewayError, ctx: RequestContext) -> Response:
+        return gw.render_error(err, ctx)
+
+
 class ChatHandler:
-    def __init__(self, gw: Gateway) -> None:
+    """Runs a chat request through the pipeline; `fmt` says how it arrives and leaves."""
+
+    def __init__(self, gw: Gateway, fmt: WireFormat | None = None) -> None:
         self._gw = gw
+        self._fmt = fmt or OpenAIFormat()
 
     def new_context(self, request: Request) -> RequestContext:
         clock = self._gw.clock
         return RequestContext(request_id=request.state.request_id, started=clock.monotonic(),
-                              ts_ms=int(clock.wall() * 1000), headers=request.headers)
+                              ts_ms=int(clock.wall() * 1000), headers=request.headers,
+                              endpoint=self._fmt.endpoint)
 
     async def __call__(self, request: Request) -> Response | StreamRun:
         gw = self._gw
@@ -64,7 +98,7 @@ class ChatHandler:
             principal = await authenticate(request, gw.keys, Permission.CLIENT)
             ctx.key, ctx.is_master = principal.key, principal.is_master
             body = await read_body(request, gw.config.server.max_body_bytes)
-            req = decode(body, ChatRequest, gw.config.server.max_json_depth)
+            req = self._fmt.decode(body, gw.config.server.max_json_depth)
             ctx.model_requested, ctx.stream = req.model, req.wants_stream
             if not allowed(principal, req.model):
                 raise PermissionDenied(f"this key may not use the model `{req.model}`",
@@ -78,12 +112,12 @@ class ChatHandler:
             return await self._complete(ctx, req)
         except GatewayError as err:
             outcome = Outcome(error=err)
-            return gw.render_error(err, ctx)
+            return self._fmt.render_error(gw, err, ctx)
         except Exception:
             log.exception("unhandled error in chat request %s", ctx.request_id)
             internal = InternalError("the gateway failed to process this request")
             outcome = Outcome(error=internal)
-            return gw.render_error(internal, ctx)
+            return self._fmt.render_error(gw, internal, ctx)
         finally:
             if finalize_here:
                 await gw.finalize(ctx, outcome)
@@ -102,8 +136,7 @@ class ChatHandler:
         await lease.settle(resp.usage, completed.headers)
         for hook in reversed(gw.hooks):
             resp = await hook.after(ctx, resp)
-        return Response(msgspec.json.encode(resp), headers=route_headers(ctx),
-                        media_type="application/json")
+        return self._fmt.render(resp, ctx, req)
 
     async def _stream(self, ctx: RequestContext, req: ChatRequest, request: Request
                       ) -> StreamRun:
@@ -119,7 +152,8 @@ class ChatHandler:
                 req))
 
         filters = [f for h in gw.hooks if (f := h.chunk_filter(ctx)) is not None]
-        return StreamRun(gw, ctx, req, opener, filters, opts, lambda: route_headers(ctx))
+        return self._fmt.stream_class(gw, ctx, req, opener, filters, opts,
+                                      lambda: route_headers(ctx))
 
     def _stream_options(self, ctx: RequestContext, request: Request) -> StreamOptions:
         cfg = self._gw.config

@@ -33,6 +33,23 @@ class ErrorEnvelope(msgspec.Struct):
     error: ErrorBody
 
 
+class AnthropicErrorBody(msgspec.Struct):
+    type: str
+    message: str
+
+
+class AnthropicErrorEnvelope(msgspec.Struct):
+    """Errors on /v1/messages take Anthropic's shape, as its SDK expects."""
+
+    error: AnthropicErrorBody
+    type: str = "error"
+    request_id: str | None = None
+
+
+# Routes whose errors are not in OpenAI's envelope.
+_ERRORS: dict[str, type] = {"/v1/messages": AnthropicErrorEnvelope}
+
+
 _BODIES: dict[str, type] = {"/v1/chat/completions": ChatRequest,
                             "/v1/embeddings": EmbeddingRequest}
 # Routes answering in text (the Prometheus exposition format).
@@ -44,7 +61,7 @@ _RESPONSES: dict[str, type] = {"/v1/chat/completions": ChatResponse,
 def _operation(spec: RouteSpec, method: str, refs: dict[type, dict[str, Any]]
                ) -> dict[str, Any]:
     err = {"description": "Error", "content": {"application/json": {
-        "schema": refs[ErrorEnvelope]}}}
+        "schema": refs[_ERRORS.get(spec.path, ErrorEnvelope)]}}}
     ok_schema: dict[str, Any] = refs.get(_RESPONSES.get(spec.path, dict), {"type": "object"})
     op: dict[str, Any] = {
         "summary": spec.summary,
@@ -53,7 +70,7 @@ def _operation(spec: RouteSpec, method: str, refs: dict[type, dict[str, Any]]
                               "content": {"application/json": {"schema": ok_schema}}},
                       "default": err},
     }
-    if spec.path == "/v1/chat/completions":
+    if spec.path in ("/v1/chat/completions", "/v1/messages"):
         op["responses"]["200"]["content"]["text/event-stream"] = {"schema": {"type": "string"}}
     if spec.path in _TEXT_ROUTES:
         op["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
@@ -76,7 +93,7 @@ def _operation(spec: RouteSpec, method: str, refs: dict[type, dict[str, Any]]
 @functools.cache
 def _components() -> tuple[dict[type, dict[str, Any]], dict[str, Any]]:
     types = [ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelList,
-             ErrorEnvelope]
+             ErrorEnvelope, AnthropicErrorEnvelope]
     schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     return dict(zip(types, schemas, strict=True)), components
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from portico.accounting.prices import ModelPrice, UsageCounts
@@ -56,6 +57,9 @@ def _frame(payload: bytes) -> bytes:
 
 
 class StreamRun:
+    """The OpenAI SSE framing; `server/messages.py` subclasses it for Anthropic's events by
+    overriding the four `_frame_*` / `_render_error` methods."""
+
     def __init__(self, gw: Gateway, ctx: RequestContext, req: ChatRequest, opener: Opener,
                  filters: list[ChunkFilter], opts: StreamOptions,
                  route_headers: Callable[[], dict[str, str]]) -> None:
@@ -88,7 +92,7 @@ class StreamRun:
 
     # -- ASGI ---------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gw, ctx = self._gw, self._ctx
+        ctx = self._ctx
         writer = SSEWriter(send, self._opts.keepalive, self._on_disconnect)
         early = [(b"x-request-id", ctx.request_id.encode())]
         tasks = [asyncio.ensure_future(writer.watch(receive))]
@@ -110,7 +114,7 @@ class StreamRun:
                 async with writer.lock:
                     if not writer.committed:
                         writer.committed = True
-                        await gw.render_error(err, ctx)(scope, receive, send)
+                        await self._render_error(err)(scope, receive, send)
                         return
                 # Headers are out: the status can no longer change, so the error is an event.
                 ctx.status, ctx.http_status, ctx.error_code = "error", err.status, err.code
@@ -148,7 +152,7 @@ class StreamRun:
                 async with writer.lock:
                     for c in ([held] if held is not None else []) + tail:
                         await writer.event(self._encode(c))
-                    await writer.event(DONE)
+                    await writer.event(self._frame_done())
                     await writer.end()
         except GatewayError as err:
             if not self._cancelled:
@@ -166,9 +170,22 @@ class StreamRun:
 
     async def _error_event(self, writer: SSEWriter, err: GatewayError) -> None:
         async with writer.lock:
-            await writer.event(_frame(msgspec.json.encode(
-                client_envelope(err, self._gw.redactor, self._ctx.request_id))))
+            await writer.event(self._frame_error(err))
             await writer.end()
+
+    # -- wire format (overridden per inbound format) ----------------------------------------
+    def _frame_chunk(self, chunk: ChatChunk) -> bytes:
+        return _frame(msgspec.json.encode(chunk))
+
+    def _frame_done(self) -> bytes:
+        return DONE
+
+    def _frame_error(self, err: GatewayError) -> bytes:
+        return _frame(msgspec.json.encode(
+            client_envelope(err, self._gw.redactor, self._ctx.request_id)))
+
+    def _render_error(self, err: GatewayError) -> Response:
+        return self._gw.render_error(err, self._ctx)
 
     # -- framing --------------------------------------------------------------------------
     async def _deliver(self, writer: SSEWriter, chunk: ChatChunk) -> None:
@@ -217,7 +234,7 @@ class StreamRun:
                 self._delivered.append(text)
                 if counting:
                     self._out_tokens += self._count(text)
-        return _frame(msgspec.json.encode(chunk))
+        return self._frame_chunk(chunk)
 
     # -- money and usage ------------------------------------------------------------------
     def _count(self, text: str) -> int:
