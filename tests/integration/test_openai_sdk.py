@@ -147,7 +147,7 @@ async def test_image_content_parts(running: Running) -> None:
         assert out.choices[0].message.content
 
 
-@pytest.mark.parametrize("model", ["text-embedding-3-small", "gemini/text-embedding-004"])
+@pytest.mark.parametrize("model", ["text-embedding-3-small", "gemini/gemini-embedding-001"])
 async def test_embeddings(running: Running, model: str) -> None:
     c = client(running)
     raw = await c.embeddings.with_raw_response.create(

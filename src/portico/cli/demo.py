@@ -37,9 +37,9 @@ def demo_config(urls: dict[str, str], folder: str) -> PorticoConfig:
         ModelGroupConfig(name="gpt-4o-mini", deployments=[
             DeploymentConfig(provider="openai", model="gpt-4o-mini")]),
         ModelGroupConfig(name="claude-haiku", deployments=[
-            DeploymentConfig(provider="anthropic", model="claude-3-5-haiku-latest")]),
+            DeploymentConfig(provider="anthropic", model="claude-haiku-4-5")]),
         ModelGroupConfig(name="gemini-flash", deployments=[
-            DeploymentConfig(provider="gemini", model="gemini-2.0-flash")]),
+            DeploymentConfig(provider="gemini", model="gemini-2.5-flash")]),
         ModelGroupConfig(name="smart", deployments=[
             DeploymentConfig(provider="openai", model="gpt-4o"),
             DeploymentConfig(provider="anthropic", model="claude-sonnet-4-5"),
