@@ -3,14 +3,11 @@ dialect behind it (Anthropic, OpenAI and Gemini simulators)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import anthropic
 import pytest
 from anthropic.types import MessageParam, ToolParam, ToolResultBlockParam, ToolUseBlockParam
 
-from tests.support.gateway import Running, demo_gateway
+from tests.support.gateway import Running
 
 MODELS = ["claude-haiku", "gpt-4o-mini", "gemini-flash"]
 TOOL: ToolParam = {
@@ -19,14 +16,6 @@ TOOL: ToolParam = {
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
                      "required": ["city"]},
 }
-
-
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Running]:
-    async with demo_gateway(tmp_path) as r:
-        yield r
-        for c in r.clients:
-            await c.close()
 
 
 def client(r: Running, key: str | None = None) -> anthropic.AsyncAnthropic:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageFunctionToolCall, ChatCompletionToolParam
 
-from tests.support.gateway import Running, demo_gateway
+from tests.support.gateway import Running
 from tests.support.openapi import validate
 
 MODELS = ["gpt-4o-mini", "claude-haiku", "gemini-flash"]
@@ -24,14 +22,6 @@ TOOL: ChatCompletionToolParam = {
                        "required": ["city"]},
     },
 }
-
-
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Running]:
-    async with demo_gateway(tmp_path) as r:
-        yield r
-        for c in r.clients:
-            await c.close()
 
 
 def client(r: Running, key: str | None = None) -> openai.AsyncOpenAI:

@@ -8,21 +8,15 @@ from decimal import Decimal
 import msgspec
 
 from portico.accounting.overprompt import InputShare, input_shares
-from portico.store.base import LedgerQuery, SpendGroup, UsageStore
+from portico.store.base import LedgerQuery, SpendGroup, SpendLine, UsageStore
 
 DEFAULT_WINDOW_MS = 86_400_000   # over-prompting looks at the last day unless `since` says
 LEDGER_SCAN_LIMIT = 200_000
 
 
-class SpendReportLine(msgspec.Struct, kw_only=True):
-    group: str
-    requests: int
-    ok_requests: int
-    tokens_in: int
-    tokens_out: int
-    tokens_cached: int
-    cost_micros: int
-    price_missing: int
+class SpendReportLine(SpendLine, kw_only=True):
+    """A store spend line plus what the report derives from it."""
+
     input_share: float                 # tokens_in / (tokens_in + tokens_out)
     cost_per_ok_micros: int | None     # cost / successful requests (None without any)
     over_prompting: bool | None = None  # key and model groups only
@@ -49,9 +43,7 @@ async def spend_report(store: UsageStore, group: SpendGroup, q: LedgerQuery,
     for ln in lines:
         total = ln.tokens_in + ln.tokens_out
         out.append(SpendReportLine(
-            group=ln.group, requests=ln.requests, ok_requests=ln.ok_requests,
-            tokens_in=ln.tokens_in, tokens_out=ln.tokens_out, tokens_cached=ln.tokens_cached,
-            cost_micros=ln.cost_micros, price_missing=ln.price_missing,
+            **msgspec.structs.asdict(ln),
             input_share=round(ln.tokens_in / total, 4) if total else 0.0,
             cost_per_ok_micros=ln.cost_micros // ln.ok_requests if ln.ok_requests else None,
             over_prompting=flags.get(ln.group, False) if group in ("key", "model") else None,
