@@ -192,11 +192,17 @@ class LimitedCapacity:
 
     def _amounts(self, ctx: RequestContext, kc: KeyCapacity, target: Target,
                  req: ChatRequest | None) -> Amounts:
-        if req is None or not kc.tokens:
+        if not kc.tokens:
             return Amounts(requests=1, concurrency=1)
-        prompt = self._estimator.input_tokens(ctx.request_id, target.provider.name,
-                                              target.model, req)
-        out = req.output_cap or self._defaults.get(target.deployment, 4096)
+        if req is not None:
+            prompt = self._estimator.input_tokens(ctx.request_id, target.provider.name,
+                                                  target.model, req)
+            out = req.output_cap or self._defaults.get(target.deployment, 4096)
+        elif ctx.sizing is not None:
+            # Embeddings: input tokens only, sized once by the embeddings route.
+            prompt, out = ctx.sizing.input_tokens(), 0
+        else:
+            return Amounts(requests=1, concurrency=1)
         # A request larger than a bucket's burst waits for a full bucket and owes the rest.
         cap = {k: r.capacity for k, r in kc.by_kind.items()}
         big = 1 << 62

@@ -61,3 +61,26 @@ async def test_upstream_key_without_room_answers_429(tmp_path: Path) -> None:
                                     headers={**auth, "x-portico-priority": "low"})
             assert low.status_code == 429 and "retry-after" in low.headers
             assert low.json()["error"]["code"] == "upstream_capacity"
+
+
+async def test_embeddings_reserve_input_tokens_on_the_upstream_key(tmp_path: Path) -> None:
+    async with Simulator("openai") as o, Simulator("anthropic") as a, \
+            Simulator("gemini") as g:
+        cfg = demo_config({"openai": o.base_url, "anthropic": a.base_url,
+                           "gemini": g.base_url}, str(tmp_path))
+        cfg.providers["openai"].keys[0].limits = LimitConfig(tokens_per_minute=100)
+        cfg.limits = LimitsConfig(queue_max_wait_seconds=0.2, burst_fraction=1.0)
+        async with demo_gateway(tmp_path, config=cfg) as run, \
+                httpx.AsyncClient(base_url=run.root_url, timeout=10) as client:
+            auth = {"authorization": f"Bearer {run.key}"}
+            text = "word " * 30
+            body = {"model": "text-embedding-3-small", "input": [text]}
+            assert run.gateway.tokens.count_text("text-embedding-3-small", text) >= 25
+            codes = [(await client.post("/v1/embeddings", json=body, headers=auth)).status_code
+                     for _ in range(6)]
+            # Input tokens are reserved (and settled to the provider's count) on the key, so
+            # the 100-token minute runs out within four requests; counting requests alone
+            # would admit all six.
+            first_denied = codes.index(429)
+            assert 1 <= first_denied <= 4
+            assert set(codes[first_denied:]) == {429}
