@@ -6,6 +6,7 @@ Groups (upstream model names are unique so queued faults can be scoped to one de
   claude   anthropic/claude-x
   dead     deadhost/dead-m (nothing listens), then openai/alive-m
   slow     openai/slow-a, backup/slow-b           (small real timeouts)
+  short    openai/short-m, whose context_fallback is the group `long` (backup/long-m)
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def fault_config(urls: dict[str, str], folder: str) -> PorticoConfig:
         ModelGroupConfig(name="pair", deployments=[dep("openai", "pair-a"),
                                                    dep("backup", "pair-b")]),
         ModelGroupConfig(name="claude", deployments=[dep("anthropic", "claude-x")]),
+        ModelGroupConfig(name="short", deployments=[dep("openai", "short-m")],
+                         context_fallback="long"),
+        ModelGroupConfig(name="long", deployments=[dep("backup", "long-m")]),
         ModelGroupConfig(name="dead", deployments=[dep("deadhost", "dead-m"),
                                                    dep("openai", "alive-m")]),
         ModelGroupConfig(name="slow", deployments=[dep("openai", "slow-a", timeouts=SLOW),

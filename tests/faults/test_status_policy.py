@@ -159,3 +159,18 @@ async def test_bad_bodies_are_502_sanitized_and_counted(env: Env,
     assert "<html" not in text and "nginx" not in text
     [view] = [v for v in env.gw.breakers.views() if "solo-m" in v.deployment]
     assert view.window_failures >= 1
+
+
+async def test_context_length_fails_over_to_the_larger_context_group(env: Env) -> None:
+    env.push(status=400, code="context_length_exceeded", model="short-m")
+    r = await env.chat("short")
+    assert r.status == 200 and r.headers["x-portico-attempts"] == "2"
+    assert [e.model for e in env.upstream(r.request_id)] == ["short-m", "long-m"]
+
+
+async def test_context_length_without_a_fallback_is_a_400(env: Env) -> None:
+    env.push(status=400, code="context_length_exceeded", model="solo-m")
+    r = await env.chat("solo")
+    assert r.status == 400
+    assert r.json()["error"]["code"] == "context_length_exceeded"
+    assert len(env.upstream(r.request_id)) == 1

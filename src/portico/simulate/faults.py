@@ -21,6 +21,7 @@ class Fault(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_o
     status: int | None = None  # error status with the provider's real error body
     message: str | None = None  # error message override
     error_type: str | None = None  # provider error type / code override
+    code: str | None = None  # OpenAI error `code` (e.g. context_length_exceeded)
     retry_after: float | str | None = None  # Retry-After seconds (number) or verbatim (string)
     retry_after_date: float | None = None  # Retry-After as an HTTP-date this many seconds ahead
     retry_after_ms: int | None = None  # retry-after-ms header

@@ -172,6 +172,8 @@ class OpenAIDialect:
         elif kind is not None and kind != "auth":
             etype = kind
         msg = message or _MESSAGES.get(status, "The server had an error processing your request.")
+        if fault is not None and fault.code is not None:
+            code = fault.code
         return _ENC.encode({"error": {"message": msg, "type": etype, "param": None, "code": code}})
 
     def error_frame(self, fault: Fault) -> bytes:
