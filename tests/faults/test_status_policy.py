@@ -172,5 +172,6 @@ async def test_context_length_without_a_fallback_is_a_400(env: Env) -> None:
     env.push(status=400, code="context_length_exceeded", model="solo-m")
     r = await env.chat("solo")
     assert r.status == 400
-    assert r.json()["error"]["code"] == "context_length_exceeded"
+    body = r.json()
+    assert isinstance(body, dict) and body["error"]["code"] == "context_length_exceeded"
     assert len(env.upstream(r.request_id)) == 1
