@@ -1,6 +1,7 @@
 """Priority waiting for capacity: high before normal before low, low held back under pressure.
 
-Waiters queue in (priority, arrival) order and only the head tries the limiter; it is woken by a
+While nobody waits, a request tries the limiter at once. Otherwise waiters queue in
+(priority, arrival) order and only the head tries the limiter; it is woken by a
 settle/release through this gate, by the departure of the waiter ahead, or by a timer set to the
 denial's `retry_after` (capacity freed by other processes). Clock and sleep are injected.
 """
@@ -94,6 +95,14 @@ class PriorityGate:
         """A reservation, or the last denial once `max_wait` seconds have passed."""
         deadline = self._clock() + (self.max_wait if max_wait is None else max_wait)
         waiter = _Waiter(priority, next(self._seq))
+        if not self._waiters:
+            # Nobody is queued: try at once, concurrently with other such tries (each is atomic
+            # in the limiter). Serialising every admission behind the head cost a wake-up,
+            # two futures and a timer per request; the queue now orders only requests that
+            # met a denial (or arrived while one was waiting), in arrival order.
+            first = await self._try(rules, amounts, priority)
+            if not isinstance(first, Denied):
+                return _GateReservation(first, self)
         self._waiters.append(waiter)
         last: Denied | None = None
         try:
