@@ -185,3 +185,22 @@ async def test_error_body_carries_the_request_id(running: Running) -> None:
             model="nope", messages=[{"role": "user", "content": "x"}])
     body = nf.value.response.json()
     assert body["error"]["request_id"] == nf.value.response.headers["x-request-id"]
+
+
+async def test_every_chat_answer_carries_a_request_id(running: Running) -> None:
+    import httpx
+
+    url = running.base_url + "/chat/completions"
+    good = {"authorization": f"Bearer {running.key}"}
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    async with httpx.AsyncClient(timeout=10) as http:
+        answers = [
+            await http.post(url, json=body, headers=good),
+            await http.post(url, json={**body, "stream": True}, headers=good),
+            await http.post(url, json=body),                                   # 401
+            await http.post(url, content=b"{not json", headers=good),          # 400
+            await http.post(url, json={**body, "max_tokens": 0}, headers=good),  # 400
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 401, 400, 400]
+    ids = [a.headers.get("x-request-id", "") for a in answers]
+    assert all(i.startswith("req_") for i in ids) and len(set(ids)) == len(ids)

@@ -25,7 +25,7 @@ from portico.server.gateway import Gateway, build_gateway
 from portico.server.messages import AnthropicFormat
 from portico.server.openapi import openapi_document
 from portico.server.principal import Permission, Principal
-from portico.server.request_id import RequestIdMiddleware
+from portico.server.request_id import RequestIdMiddleware, RequestIds
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -114,21 +114,26 @@ def create_app(config: PorticoConfig, *, gateway: Gateway | None = None) -> ASGI
 
     app = Starlette(lifespan=lifespan,
                     exception_handlers={404: not_found, 405: method_not_allowed})
-    fast.app = app
-    return RequestIdMiddleware(fast)
+    middleware = RequestIdMiddleware(app)
+    fast.app, fast.ids = middleware, middleware.ids
+    return fast
 
 
 class ChatFastPath:
     """Sends POST /v1/chat/completions straight to its handler: the router's regex walk over
-    every route was 16% of the hot path's CPU samples (docs/benchmarks.md)."""
+    every route was 16% of the hot path's CPU samples (docs/benchmarks.md). It also skips the
+    request-id middleware's send wrapper (a call per SSE event): every chat response already
+    carries x-request-id (route headers, error responses, the stream's first headers)."""
 
     def __init__(self) -> None:
         self.app: ASGIApp | None = None
         self.chat: ASGIApp | None = None
+        self.ids: RequestIds | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (self.chat is not None and scope["type"] == "http"
+        if (self.chat is not None and self.ids is not None and scope["type"] == "http"
                 and scope["path"] == "/v1/chat/completions" and scope["method"] == "POST"):
+            scope.setdefault("state", {})["request_id"] = self.ids.next()
             await self.chat(scope, receive, send)
             return
         assert self.app is not None

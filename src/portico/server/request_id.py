@@ -23,13 +23,13 @@ class RequestIds:
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._ids = RequestIds()
+        self.ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = self._ids.next()
+        rid = self.ids.next()
         scope.setdefault("state", {})["request_id"] = rid
         header = (b"x-request-id", rid.encode())
 
