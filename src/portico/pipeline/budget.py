@@ -9,25 +9,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from portico.accounting.estimate import usd_to_micros
-from portico.clock import SystemClock
 from portico.config.model import BudgetLimits, LimitsConfig
 from portico.limits import (
     Amounts,
     BudgetPeriod,
-    Denied,
     Limiter,
     LimitKey,
     LimitKind,
     LimitRule,
-    Reservation,
 )
+from portico.pipeline._reserving import ReservingHook
 from portico.pipeline.context import RequestContext
 from portico.pipeline.embeddings import sizing_of
-from portico.pipeline.hooks import BaseHook, Outcome
-from portico.pipeline.inbound_limits import denial_error
 from portico.pipeline.teams import Team, TeamDirectory
 from portico.schema.chat import ChatRequest
 from portico.schema.embeddings import EmbeddingRequest
+from portico.schema.response import Usage
 
 # Micro-USD upper bound of what this request can cost on any deployment that may serve it.
 WorstCase = Callable[[RequestContext, ChatRequest], int]
@@ -52,17 +49,13 @@ def budget_rule(scope: str, period: BudgetPeriod, micros: int) -> LimitRule:
                      period=period)
 
 
-class BudgetHook(BaseHook):
+class BudgetHook(ReservingHook):
     name = "budget"
 
     def __init__(self, limiter: Limiter, config: LimitsConfig, worst_case: WorstCase,
                  *, teams: TeamDirectory | None = None) -> None:
-        self._limiter = limiter
-        self._config = config
+        super().__init__(limiter, config, teams)
         self._worst = worst_case
-        self._held: dict[str, Reservation] = {}
-        # Config-only until the gateway hands in the store-backed directory.
-        self.teams = teams or TeamDirectory(None, config, SystemClock())
 
     def rules(self, ctx: RequestContext, team: Team | None = None) -> list[LimitRule]:
         out: list[LimitRule] = []
@@ -94,20 +87,10 @@ class BudgetHook(BaseHook):
         return req
 
     async def _reserve(self, ctx: RequestContext, worst: Callable[[], int]) -> None:
-        rules = self.rules(ctx, await self.teams.lookup(ctx.team) if ctx.team else None)
-        if not rules:
-            return
-        result = await self._limiter.reserve(rules, Amounts(micros=worst()))
-        if isinstance(result, Denied):
-            raise denial_error(result)
-        self._held[ctx.request_id] = result
+        rules = await self.rules_for(ctx)
+        if rules:
+            await self.hold(ctx, rules, Amounts(micros=worst()))
 
-    async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
-        held = self._held.pop(ctx.request_id, None)
-        if held is None:
-            return
-        # The ledger hook (finalized before us) has priced the usage; no usage: nothing billed.
-        if ctx.usage is None:
-            await held.release()
-        else:
-            await held.settle(Amounts(micros=ctx.cost_micros))
+    def actual(self, ctx: RequestContext, usage: Usage) -> Amounts:
+        # The ledger hook (finalized before us) has priced the usage.
+        return Amounts(micros=ctx.cost_micros)

@@ -8,17 +8,15 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from portico.clock import SystemClock
 from portico.config.model import LimitsConfig
-from portico.errors import GatewayUnavailable
-from portico.limits import Amounts, Denied, DenyReason, Limiter, LimitKey, LimitKind, LimitRule
-from portico.limits import Reservation as HeldCapacity
+from portico.limits import Amounts, Limiter, LimitKey, LimitKind, LimitRule
+from portico.pipeline._reserving import ReservingHook
 from portico.pipeline.context import RequestContext
 from portico.pipeline.embeddings import sizing_of
-from portico.pipeline.hooks import BaseHook, Outcome
 from portico.pipeline.teams import Team, TeamDirectory
 from portico.schema.chat import ChatRequest
 from portico.schema.embeddings import EmbeddingRequest
+from portico.schema.response import Usage
 from portico.store.records import Priority
 
 _RANK: Mapping[Priority, int] = {"high": 0, "normal": 1, "low": 2}
@@ -66,29 +64,18 @@ def concurrency_rule(scope: str, slots: int, lease_seconds: float) -> LimitRule:
     return LimitRule(LimitKey(scope, LimitKind.CONCURRENCY), slots, lease_seconds=lease_seconds)
 
 
-def denial_error(denied: Denied) -> Exception:
-    if denied.reason is DenyReason.UNAVAILABLE:
-        return GatewayUnavailable("the shared limit store is unreachable; retry shortly",
-                                  retry_after=denied.retry_after)
-    return denied.to_error()
-
-
 # (request id, request, context) -> (input tokens, max output tokens) for token limits.
 TokenEstimate = Callable[[RequestContext, ChatRequest], tuple[int, int]]
 
 
-class InboundLimitsHook(BaseHook):
+class InboundLimitsHook(ReservingHook):
     name = "inbound_limits"
 
     def __init__(self, limiter: Limiter, config: LimitsConfig, estimate: TokenEstimate,
                  *, lease_seconds: float = 900.0, teams: TeamDirectory | None = None) -> None:
-        self._limiter = limiter
-        self._config = config
+        super().__init__(limiter, config, teams)
         self._estimate = estimate
         self._lease = lease_seconds
-        self._held: dict[str, HeldCapacity] = {}
-        # Config-only until the gateway hands in the store-backed directory.
-        self.teams = teams or TeamDirectory(None, config, SystemClock())
 
     def rules(self, ctx: RequestContext, team: Team | None = None) -> list[LimitRule]:
         out: list[LimitRule] = []
@@ -130,7 +117,7 @@ class InboundLimitsHook(BaseHook):
         """Reserve one request, the worst-case tokens and a parallel slot, or raise a 429."""
         ctx.priority = effective_priority(ctx, hints_from_headers(
             ctx.header("x-portico-priority"), ctx.header("x-portico-traffic")))
-        rules = self.rules(ctx, await self.teams.lookup(ctx.team) if ctx.team else None)
+        rules = await self.rules_for(ctx)
         if not rules:
             return
         tokens = 0
@@ -138,18 +125,7 @@ class InboundLimitsHook(BaseHook):
             # A request larger than the whole window waits for a full bucket, then owes the rest.
             tokens = min([tokens_needed(), *(r.capacity for r in rules
                                              if r.key.kind is LimitKind.TOKENS_PER_MINUTE)])
-        result = await self._limiter.reserve(
-            rules, Amounts(requests=1, tokens=tokens, concurrency=1))
-        if isinstance(result, Denied):
-            raise denial_error(result)
-        self._held[ctx.request_id] = result
+        await self.hold(ctx, rules, Amounts(requests=1, tokens=tokens, concurrency=1))
 
-    async def finalize(self, ctx: RequestContext, outcome: Outcome) -> None:
-        held = self._held.pop(ctx.request_id, None)
-        if held is None:
-            return
-        if ctx.usage is None:
-            await held.release()
-            return
-        u = ctx.usage
-        await held.settle(Amounts(requests=1, tokens=u.prompt_tokens + u.completion_tokens))
+    def actual(self, ctx: RequestContext, usage: Usage) -> Amounts:
+        return Amounts(requests=1, tokens=usage.prompt_tokens + usage.completion_tokens)

@@ -37,15 +37,11 @@ from portico.limits import (
     Reservation,
     remaining_from_headers,
 )
+from portico.pipeline._reserving import denial_error
 from portico.pipeline.budget import BudgetHook, budget_rules
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import Hook
-from portico.pipeline.inbound_limits import (
-    InboundLimitsHook,
-    concurrency_rule,
-    denial_error,
-    rate_rule,
-)
+from portico.pipeline.inbound_limits import InboundLimitsHook, concurrency_rule, rate_rule
 from portico.pipeline.max_tokens import MaxTokensHook, capped_output
 from portico.pipeline.overprompt import OverPromptHook
 from portico.routing.capacity import Lease
