@@ -16,6 +16,7 @@ import aiohttp
 
 from portico.adapters.base import UpstreamRequest, UpstreamResponse
 from portico.errors import (
+    GatewayError,
     UpstreamBadResponse,
     UpstreamConnectError,
     UpstreamTimeout,
@@ -147,12 +148,8 @@ class UpstreamClient:
         except TimeoutError as exc:
             spent = time.monotonic() - started
             raise UpstreamTimeout(f"{label} did not answer within {spent:.1f}s") from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise UpstreamConnectError(f"could not connect to {label}") from exc
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            raise UpstreamConnectError(f"{label} closed the connection before answering") from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamBadResponse(f"{label} sent an invalid HTTP response") from exc
+            raise _before_response(exc, label) from exc
 
     @asynccontextmanager
     async def stream(self, req: UpstreamRequest, timeouts: Timeouts, label: str,
@@ -169,17 +166,22 @@ class UpstreamClient:
                 )
         except TimeoutError as exc:
             raise UpstreamTimeout(f"{label} sent no response headers in time") from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise UpstreamConnectError(f"could not connect to {label}") from exc
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            raise UpstreamConnectError(f"{label} closed the connection before answering") from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamBadResponse(f"{label} sent an invalid HTTP response") from exc
+            raise _before_response(exc, label) from exc
         stream = StreamResponse(resp, timeouts, label, deadline)
         try:
             yield stream
         finally:
             resp.release() if resp.content.at_eof() else resp.close()
+
+
+def _before_response(exc: aiohttp.ClientError, label: str) -> GatewayError:
+    """A transport failure before any response: refused or reset means fail over at once."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamConnectError(f"could not connect to {label}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        return UpstreamConnectError(f"{label} closed the connection before answering")
+    return UpstreamBadResponse(f"{label} sent an invalid HTTP response")
 
 
 async def admin_get(url: str, headers: dict[str, str], timeout: float = 10.0
