@@ -85,6 +85,24 @@ def forbidden_reason(addr: IPAddress) -> str | None:
     return next((reason for hit, reason in checks if hit), None)
 
 
+def resolved_address(text: str) -> IPAddress:
+    """A resolver's answer as an address (ValueError if it is none). A zone (`%eth0`) is dropped:
+    it only scopes link-local and multicast addresses, which are refused anyway."""
+    return ipaddress.ip_address(text.split("%", 1)[0])
+
+
+def blocked_reason(text: str) -> str | None:
+    """Why a resolved address may not be reached for a non-internal provider; None when public.
+
+    Shared by the load-time check below and the connect-time resolver (upstream/address_guard.py).
+    """
+    try:
+        addr = resolved_address(text)
+    except ValueError:
+        return "not an IP address"
+    return forbidden_reason(addr)
+
+
 def literal_address(host: str) -> IPAddress | None:
     """The address a host spells, in any form a resolver accepts (decimal, hex, octal, short)."""
     try:
@@ -163,7 +181,7 @@ def check_upstream_url(url: str, path: str, *, internal: bool,
             raise ConfigError(path, f"base_url host {host!r} does not resolve")
     for text in addresses:
         try:
-            addr = ipaddress.ip_address(text.split("%", 1)[0])
+            addr = resolved_address(text)
         except ValueError as exc:
             raise ConfigError(path, f"base_url host resolves to an odd address {text!r}") from exc
         reason = forbidden_reason(addr)
