@@ -20,6 +20,7 @@ from portico.pipeline.context import RequestContext
 from portico.pipeline.embeddings import split_inputs
 from portico.pipeline.hooks import BaseHook, ChunkFilter, Outcome
 from portico.pipeline.ledger import Sink
+from portico.pipeline.teams import TeamDirectory
 from portico.privacy.capture import CONTENT_SUFFIX, CapturedContent, CapturedMessage
 from portico.privacy.detector import DetectorConfig, DetectorUnavailable
 from portico.privacy.entities import EntityType
@@ -28,7 +29,7 @@ from portico.privacy.response_unmask import UnmaskFilter, unmask_response
 from portico.schema.chat import AssistantMessage, ChatRequest, TextPart
 from portico.schema.embeddings import EmbeddingRequest
 from portico.schema.response import ChatResponse
-from portico.store.records import AuditEvent, PiiMode
+from portico.store.records import AuditEvent, PiiMode, TeamSettings
 
 log = logging.getLogger("portico.pii")
 _STRICTNESS: Mapping[PiiMode, int] = {"off": 0, "detect": 1, "mask": 2, "block": 3}
@@ -122,26 +123,34 @@ class PiiHook(BaseHook):
     name = "pii"
 
     def __init__(self, config: PorticoConfig, detectors: DetectorHolder,
-                 sink: Sink | None = None) -> None:
+                 sink: Sink | None = None, *, teams: TeamDirectory | None = None) -> None:
         self._default: PiiMode = config.pii.mode
         self._groups: dict[str, PiiMode] = {
             g.name: g.pii_mode for g in config.models if g.pii_mode is not None}
         self._capture = config.audit.capture_content and sink is not None
         self._detectors = detectors
         self._sink = sink
+        self._teams = teams   # a team's pii_mode binds its keys (cached lookups)
         # Per-request state between before and finalize (finalize always runs and pops it).
         self._states: dict[str, _State] = {}
 
-    def mode_for(self, ctx: RequestContext) -> PiiMode:
-        """The strictest of the modes set on the key and the model group; else the default."""
+    def mode_for(self, ctx: RequestContext, team: TeamSettings | None = None) -> PiiMode:
+        """The strictest of the modes set on the key, its team and the model group; else the
+        default."""
         set_modes = [m for m in (ctx.key.settings.pii_mode if ctx.key else None,
+                                 team.pii_mode if team is not None else None,
                                  self._groups.get(ctx.model_requested)) if m is not None]
         if not set_modes:
             return self._default
         return max(set_modes, key=_STRICTNESS.__getitem__)
 
+    async def _mode(self, ctx: RequestContext) -> PiiMode:
+        team = (await self._teams.settings_of(ctx.team)
+                if self._teams is not None and ctx.team is not None else None)
+        return self.mode_for(ctx, team)
+
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
-        mode = self.mode_for(ctx)
+        mode = await self._mode(ctx)
         if mode == "off" and not self._capture:
             return req
         detector = await self._detectors.get()
@@ -160,13 +169,13 @@ class PiiHook(BaseHook):
                                 ) -> EmbeddingRequest:
         """Each input string is screened like a message. Masking changes the vectors (the
         model embeds `<EMAIL_1>`, not the address), so nothing is restored afterwards."""
-        mode = self.mode_for(ctx)
+        mode = await self._mode(ctx)
         if mode == "off" and not self._capture:
             return req
         inputs = split_inputs(req)
         if inputs.token_arrays and mode in ("mask", "block"):
             raise InvalidRequest(
-                f"This key's PII mode ({mode}) requires every input to be screened, and "
+                f"The PII mode for this key ({mode}) requires every input to be screened, and "
                 "token-array inputs cannot be screened for personal data; send the inputs "
                 "as text.", param="input", code="pii_unscreenable_input")
         detector = await self._detectors.get()

@@ -1,6 +1,9 @@
 """The data-policy stage: settle the request's data class and restrict routing to deployments
 whose data policy complies with every rule binding that class.
 
+The class is the key's own, else its team's, else the config default; a header may raise a key
+or team class, never lower it.
+
 Runs after the PII stage, which may have found PII and so raised the class to `sensitive`.
 """
 
@@ -13,6 +16,7 @@ from portico.config.model import PolicyConfig, PolicyRule
 from portico.errors import InvalidRequest
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import BaseHook
+from portico.pipeline.teams import TeamDirectory
 from portico.privacy.policy import (
     DATA_CLASSES,
     PolicyBook,
@@ -22,7 +26,7 @@ from portico.privacy.policy import (
 )
 from portico.schema.chat import ChatRequest
 from portico.schema.embeddings import EmbeddingRequest
-from portico.store.records import DataClass
+from portico.store.records import DataClass, TeamSettings
 
 DATA_CLASS_HEADER = "x-portico-data-class"
 
@@ -30,15 +34,21 @@ DATA_CLASS_HEADER = "x-portico-data-class"
 class PolicyHook(BaseHook):
     name = "policy"
 
-    def __init__(self, policy: PolicyConfig) -> None:
+    def __init__(self, policy: PolicyConfig, *, teams: TeamDirectory | None = None) -> None:
         self._book = PolicyBook.of(policy.rules)
         self._default: DataClass = policy.default_data_class
+        self._teams = teams   # a team's data_class is its keys' default (cached lookups)
 
-    def data_class(self, ctx: RequestContext) -> tuple[DataClass, str]:
-        """The class and where it came from. A key's own class is a floor: the header may
-        raise it, never lower it. Detected PII makes any request `sensitive`."""
+    def data_class(self, ctx: RequestContext, team: TeamSettings | None = None
+                   ) -> tuple[DataClass, str]:
+        """The class and where it came from: the key's own, else its team's, else the config
+        default. A key's or team's class is a floor: the header may raise it, never lower it
+        (only the config default may be lowered). Detected PII makes any request `sensitive`."""
         own = ctx.key.settings.data_class if ctx.key else None
-        cls, source = (own, "key") if own is not None else (self._default, "default")
+        source = "key"
+        if own is None and team is not None:
+            own, source = team.data_class, "team"
+        cls, source = (own, source) if own is not None else (self._default, "default")
         values = ctx.headers.getlist(DATA_CLASS_HEADER)
         if values:
             # More than one header is never a valid class.
@@ -54,17 +64,19 @@ class PolicyHook(BaseHook):
         return cls, source
 
     async def before(self, ctx: RequestContext, req: ChatRequest) -> ChatRequest:
-        self.constrain(ctx)
+        await self.constrain(ctx)
         return req
 
     async def before_embeddings(self, ctx: RequestContext, req: EmbeddingRequest
                                 ) -> EmbeddingRequest:
-        self.constrain(ctx)
+        await self.constrain(ctx)
         return req
 
-    def constrain(self, ctx: RequestContext) -> None:
+    async def constrain(self, ctx: RequestContext) -> None:
         """Settle the class and hand the executor the filter of the rules binding it."""
-        cls, source = self.data_class(ctx)
+        team = (await self._teams.settings_of(ctx.team)
+                if self._teams is not None and ctx.team is not None else None)
+        cls, source = self.data_class(ctx, team)
         ctx.data_class = cls
         rules = self._book.binding(cls)
         if rules:

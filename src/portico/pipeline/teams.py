@@ -1,6 +1,7 @@
 """Effective team settings: `limits.teams[name]` from the config, overridden field by field by
 the team's stored settings. Lookups are cached for the key cache's TTL and single-flight, so the
-hot path reads the store at most once per team per TTL per process.
+hot path reads the store at most once per team per TTL per process (limits, budgets, model
+access, PII mode and data class all read them).
 """
 
 from __future__ import annotations
@@ -98,6 +99,14 @@ class TeamDirectory:
                 self._start(name)   # refresh ahead, as the key cache does
             return cached[1]
         return await asyncio.shield(self._inflight.get(name) or self._start(name))
+
+    async def settings_of(self, name: str | None) -> TeamSettings | None:
+        """A team's effective settings for the request path: None (and nothing read) for a
+        key without a team, and for a team neither stored nor configured."""
+        if name is None:
+            return None
+        team = await self.lookup(name)
+        return team.settings if team is not None else None
 
     def _start(self, name: str) -> asyncio.Future[Team | None]:
         future = asyncio.ensure_future(self._fetch(name))

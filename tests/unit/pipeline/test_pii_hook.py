@@ -8,11 +8,19 @@ import threading
 import msgspec
 import pytest
 
-from portico.config.model import AuditConfig, ModelGroupConfig, PiiConfig, PorticoConfig
+from portico.clock import ManualClock
+from portico.config.model import (
+    AuditConfig,
+    LimitsConfig,
+    ModelGroupConfig,
+    PiiConfig,
+    PorticoConfig,
+)
 from portico.errors import GatewayUnavailable, InvalidRequest
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import Outcome
 from portico.pipeline.pii_hook import DetectorHolder, PiiHook
+from portico.pipeline.teams import TeamDirectory
 from portico.privacy.detector import DetectorUnavailable
 from portico.privacy.entities import Entity, EntityType
 from portico.privacy.masking import Vault
@@ -21,7 +29,16 @@ from portico.schema.chat import ChatRequest, FunctionCall, SystemMessage, ToolCa
 from portico.schema.embeddings import EmbeddingRequest
 from portico.schema.response import ChatResponse, Choice, ResponseMessage
 from portico.schema.stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
-from portico.store.records import AuditEvent, KeyRecord, KeySettings, PiiMode
+from portico.store.records import (
+    AuditEvent,
+    KeyRecord,
+    KeySettings,
+    PiiMode,
+    TeamRecord,
+    TeamSettings,
+)
+
+from .test_teams import MemoryTeams
 
 NAME = 'Ana "Nana" Lima'
 EMAIL = "ana.lima@example.com"
@@ -343,3 +360,74 @@ async def test_embeddings_capture_stores_masked_inputs() -> None:
     assert event.action == "embeddings.content"
     stored = msgspec.json.encode(event).decode()
     assert EMAIL not in stored and "Lima" not in stored and "<PERSON_1>" in stored
+
+
+# --- the team's pii_mode ----------------------------------------------------------------------
+
+def team_hook(cfg: PorticoConfig, team_mode: PiiMode | None
+              ) -> tuple[PiiHook, Fixed, MemoryTeams]:
+    store = MemoryTeams(TeamRecord(id="team_red", name="red", created_at_ms=1,
+                                   settings=TeamSettings(pii_mode=team_mode)))
+    det = Fixed()
+    teams = TeamDirectory(store, LimitsConfig(), ManualClock())
+    return PiiHook(cfg, DetectorHolder(lambda: det), Sink(), teams=teams), det, store
+
+
+def team_ctx(model: str = "m", mode: PiiMode | None = None,
+             team: str | None = "red") -> RequestContext:
+    c = ctx(model, mode)
+    assert c.key is not None
+    c.key = msgspec.structs.replace(c.key, team=team)
+    return c
+
+
+@pytest.mark.parametrize(("default", "key", "team", "group", "expected"), [
+    ("off", None, "block", None, "block"),     # the team alone sets it
+    ("mask", None, "detect", None, "detect"),  # a set team mode replaces the default
+    ("off", "block", "detect", None, "block"),  # strictest of key, team and group
+    ("off", "detect", "mask", None, "mask"),
+    ("off", "detect", "mask", "block", "block"),
+    ("off", "off", "mask", None, "mask"),      # a key cannot opt out of its team's mode
+    ("block", None, None, None, "block"),
+])
+def test_mode_resolution_with_team(default: PiiMode, key: PiiMode | None,
+                                   team: PiiMode | None, group: PiiMode | None,
+                                   expected: PiiMode) -> None:
+    h, _, _ = hook(config(default, groups={"g": group} if group else None))
+    assert h.mode_for(ctx("g", key), TeamSettings(pii_mode=team)) == expected
+
+
+async def test_team_block_refuses_chat_naming_types_only() -> None:
+    h, _, store = team_hook(config("off"), "block")
+    with pytest.raises(InvalidRequest) as info:
+        await h.before(team_ctx(), request())
+    assert info.value.status == 400 and info.value.code == "pii_detected"
+    assert "EMAIL" in info.value.message and "PERSON" in info.value.message
+    assert EMAIL not in info.value.message and "Lima" not in info.value.message
+    # Another key of no team, same hook: not screened, no team read.
+    reads = store.reads
+    req = request()
+    assert await h.before(team_ctx(team=None), req) is req
+    assert store.reads == reads
+
+
+async def test_team_mask_masks_and_team_block_refuses_embeddings() -> None:
+    h, _, _ = team_hook(config("off"), "mask")
+    masked = await h.before(team_ctx(), request())
+    assert EMAIL not in msgspec.json.encode(masked).decode()
+    h, _, _ = team_hook(config("off"), "block")
+    with pytest.raises(InvalidRequest) as info:
+        await h.before_embeddings(team_ctx(), embed(TEXTS))
+    assert info.value.code == "pii_detected" and "EMAIL" in info.value.message
+    with pytest.raises(InvalidRequest) as arrays:
+        await h.before_embeddings(team_ctx(), embed([[1, 2]]))
+    assert arrays.value.code == "pii_unscreenable_input"
+
+
+async def test_team_mode_is_read_from_the_cache() -> None:
+    h, det, store = team_hook(config("off"), "detect")
+    for _ in range(20):
+        c = team_ctx()
+        await h.before(c, request())
+        assert c.pii_counts == {"EMAIL": 1, "PERSON": 1}
+    assert store.reads == 1 and det.calls > 0

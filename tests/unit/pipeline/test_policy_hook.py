@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 
+import msgspec
 import pytest
 
 from portico.adapters.base import DataPolicy, Target
 from portico.adapters.providers import builtin_providers
-from portico.config.model import PolicyConfig, PolicyRule
+from portico.clock import ManualClock
+from portico.config.model import LimitsConfig, PolicyConfig, PolicyRule
 from portico.errors import InvalidRequest
 from portico.pipeline.context import RequestContext
 from portico.pipeline.policy_hook import PolicyHook
+from portico.pipeline.teams import TeamDirectory
 from portico.privacy.policy import PolicyBook, violates
 from portico.schema.chat import ChatRequest, UserMessage
 from portico.schema.embeddings import EmbeddingRequest
-from portico.store.records import DataClass, KeyRecord, KeySettings
+from portico.store.records import DataClass, KeyRecord, KeySettings, TeamRecord, TeamSettings
+
+from .test_teams import MemoryTeams
 
 REQ = ChatRequest(model="m", messages=[UserMessage(content="hi")])
 CLOUD = DataPolicy(retention_days=30, trains_on_data=False, zero_retention_available=False,
@@ -132,3 +137,65 @@ async def test_embeddings_get_the_same_class_and_target_filter() -> None:
     assert c.policy_decisions[0] == "class=sensitive from pii; rules=no-training"
     with pytest.raises(InvalidRequest):
         await hook(rule).before_embeddings(ctx(None, False, "secret"), req)
+
+
+# --- the team's data_class --------------------------------------------------------------------
+
+def team_ctx(own: DataClass | None, *headers: str, team: str | None = "red") -> RequestContext:
+    c = ctx(own, False, *headers)
+    assert c.key is not None
+    c.key = msgspec.structs.replace(c.key, team=team)
+    return c
+
+
+def team_hook(team_class: DataClass | None, *rules: PolicyRule,
+              default: DataClass = "internal") -> tuple[PolicyHook, MemoryTeams]:
+    store = MemoryTeams(TeamRecord(id="team_red", name="red", created_at_ms=1,
+                                   settings=TeamSettings(data_class=team_class)))
+    teams = TeamDirectory(store, LimitsConfig(), ManualClock())
+    return PolicyHook(PolicyConfig(default_data_class=default, rules=list(rules)),
+                      teams=teams), store
+
+
+@pytest.mark.parametrize(("own", "team", "header", "expected", "source"), [
+    (None, "sensitive", None, "sensitive", "team"),   # the team's class is the default
+    (None, "public", None, "public", "team"),         # ...below the config default too
+    ("public", "sensitive", None, "public", "key"),   # key > team
+    (None, None, None, "internal", "default"),        # team sets none: the config default
+    (None, "internal", "sensitive", "sensitive", "header"),  # a header may raise it...
+    (None, "sensitive", "public", "sensitive", "team"),      # ...never lower it
+    (None, None, "public", "public", "header"),       # only the config default may be lowered
+])
+def test_data_class_with_team(own: DataClass | None, team: DataClass | None,
+                              header: str | None, expected: DataClass, source: str) -> None:
+    c = ctx(own, False, *([header] if header is not None else []))
+    assert hook().data_class(c, TeamSettings(data_class=team)) == (expected, source)
+
+
+async def test_team_class_steers_routing_and_is_recorded() -> None:
+    rule = PolicyRule(name="no-training", data_class="sensitive", no_training=True)
+    h, store = team_hook("sensitive", rule)
+    c = team_ctx(None, "public")
+    await h.before(c, REQ)
+    assert c.data_class == "sensitive" and c.target_filter is not None
+    assert c.target_filter(target("a", dataclasses.replace(CLOUD, trains_on_data=True))) \
+        == "no-training"
+    assert c.policy_decisions[0] == "class=sensitive from team; rules=no-training"
+    # A key with its own class is not the team's to decide; a key of no team reads nothing.
+    own = team_ctx("public")
+    await h.before(own, REQ)
+    assert own.data_class == "public" and own.target_filter is None
+    reads = store.reads
+    teamless = team_ctx(None, team=None)
+    await h.before_embeddings(teamless, EmbeddingRequest(model="m", input="x"))
+    assert teamless.data_class == "internal" and store.reads == reads
+
+
+async def test_team_class_applies_to_embeddings() -> None:
+    rule = PolicyRule(name="no-training", data_class="sensitive", no_training=True)
+    h, store = team_hook("sensitive", rule)
+    for _ in range(10):
+        c = team_ctx(None)
+        await h.before_embeddings(c, EmbeddingRequest(model="m", input="x"))
+        assert c.data_class == "sensitive" and c.target_filter is not None
+    assert store.reads == 1

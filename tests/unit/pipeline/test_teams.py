@@ -203,3 +203,13 @@ async def test_stored_team_budget_applies() -> None:
     await hook.before(ctx("b", key(team="red", key_id="vk_b")), request())
     with pytest.raises(BudgetExceeded):
         await hook.before(ctx("c", key(team="red", key_id="vk_c")), request())
+
+
+async def test_settings_of_reads_nothing_without_a_team() -> None:
+    store = MemoryTeams(stored("red", pii_mode="block", data_class="sensitive"))
+    teams = TeamDirectory(store, CONFIG, ManualClock())
+    assert await teams.settings_of(None) is None and store.reads == 0
+    red = await teams.settings_of("red")
+    assert red is not None and (red.pii_mode, red.data_class, red.max_parallel) == \
+        ("block", "sensitive", 3)
+    assert await teams.settings_of("nobody") is None
