@@ -1,18 +1,21 @@
-"""The one HTTP client to providers: a pooled aiohttp session, explicit timeouts, no redirects.
+"""The one HTTP client to providers: a pooled aiohttp session, explicit timeouts, no redirects,
+and a resolver that re-checks every resolved address at connect time (address_guard.py).
 
 Transport failures become typed GatewayErrors here, so the executor never sees aiohttp types.
-Error messages name the provider, never the URL or headers (they may carry keys).
+Error messages name the provider, never the URL, address or headers (they may carry keys).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 from portico.adapters.base import UpstreamRequest, UpstreamResponse
 from portico.errors import (
@@ -21,6 +24,9 @@ from portico.errors import (
     UpstreamConnectError,
     UpstreamTimeout,
 )
+from portico.upstream.address_guard import AddressRefused, GuardedResolver, hosts_of
+
+log = logging.getLogger("portico.upstream")
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_ERROR_BODY_BYTES = 64 * 1024
@@ -94,15 +100,22 @@ class StreamResponse:
 
 
 class UpstreamClient:
-    def __init__(self, *, pool_size: int = 1000, user_agent: str = "portico") -> None:
+    """`internal_urls`: base URLs of providers marked internal (self-hosted); their hosts may
+    resolve anywhere. Every other host is refused at connect time if it resolves to a blocked
+    address. `resolver` replaces aiohttp's own underneath the guard (tests)."""
+
+    def __init__(self, *, pool_size: int = 1000, user_agent: str = "portico",
+                 internal_urls: Iterable[str] = (),
+                 resolver: AbstractResolver | None = None) -> None:
         self._pool_size = pool_size
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
+        self._guard = GuardedResolver(hosts_of(internal_urls), resolver)
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
             limit=self._pool_size, limit_per_host=0, ttl_dns_cache=300,
-            keepalive_timeout=30,
+            keepalive_timeout=30, resolver=self._guard,
         )
         self._session = aiohttp.ClientSession(
             connector=connector, auto_decompress=True,
@@ -114,6 +127,7 @@ class UpstreamClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        await self._guard.close()     # the connector closes only resolvers it made itself
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -177,6 +191,8 @@ class UpstreamClient:
 
 def _before_response(exc: aiohttp.ClientError, label: str) -> GatewayError:
     """A transport failure before any response: refused or reset means fail over at once."""
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, AddressRefused):
+        return _address_refused(exc.os_error, label)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return UpstreamConnectError(f"could not connect to {label}")
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
@@ -184,13 +200,41 @@ def _before_response(exc: aiohttp.ClientError, label: str) -> GatewayError:
     return UpstreamBadResponse(f"{label} sent an invalid HTTP response")
 
 
+def _address_refused(refused: AddressRefused, label: str) -> GatewayError:
+    """Logged here, once per refused attempt, with what the operator needs; the client's message
+    names only the provider label (from the config), no host or address.
+
+    An UpstreamConnectError (not retryable, fails over at once): the refusal is about where this
+    provider's host points now, so retrying it would be refused again, while another deployment
+    may well be fine. It counts as a breaker failure, so a host that keeps resolving to a
+    blocked range stops being tried for the breaker's open interval."""
+    log.warning("refused to connect to %s: its host %s resolved to %s (%s); not an internal "
+                "provider, so this looks like DNS rebinding or a changed record (mark the "
+                "provider `internal: true` only if it is self-hosted)",
+                label, refused.host, refused.address, refused.reason)
+    return UpstreamConnectError(
+        f"could not connect to {label}: the gateway refused the address its host resolved to",
+        code="upstream_address_refused")
+
+
 async def admin_get(url: str, headers: dict[str, str], timeout: float = 10.0
                     ) -> tuple[int, bytes]:
-    """One GET to a Portico admin route (for the CLI): status and body, redirects refused."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-        try:
-            async with session.get(url, headers=headers, allow_redirects=False) as resp:
-                return resp.status, await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamConnectError(f"could not reach {url}: {exc.__class__.__name__}"
-                                       ) from exc
+    """One GET to a Portico admin route (for the CLI): status and body, redirects refused.
+
+    It connects through the same guarded resolver as provider calls. The host the operator typed
+    is trusted like an `internal: true` provider (the CLI's usual target is a loopback or private
+    gateway); any other host (none today, as redirects are refused) would be checked."""
+    guard = GuardedResolver(hosts_of([url]))
+    connector = aiohttp.TCPConnector(resolver=guard)
+    try:
+        async with (
+            aiohttp.ClientSession(connector=connector,
+                                  timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+            session.get(url, headers=headers, allow_redirects=False) as resp,
+        ):
+            return resp.status, await resp.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise UpstreamConnectError(f"could not reach {url}: {exc.__class__.__name__}"
+                                   ) from exc
+    finally:
+        await guard.close()
