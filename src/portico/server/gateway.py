@@ -175,7 +175,10 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
     await store.migrate()
     journal = await open_journal(store, Path(config.store.journal_path or "portico-journal"),
                                  config.store.flush_interval_ms)
-    client = UpstreamClient()
+    # Connect-time SSRF guard: only internal (self-hosted) providers' hosts may resolve to
+    # private addresses; rebuilt with the catalog, so it follows the config.
+    client = UpstreamClient(internal_urls=[p.base_url for p in catalog.providers.values()
+                                           if p.spec.internal])
     await client.start()
     breakers = BreakerBoard(config.breaker, clock)
     prices = gateway_catalog(config.prices, config.prices_file)
