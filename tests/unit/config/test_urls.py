@@ -4,13 +4,20 @@ config load (naming the setting's path) unless the provider is marked internal."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import pytest
 
 from portico.adapters.providers import builtin_providers
 from portico.config.model import PorticoConfig, ProviderConfig
 from portico.config.secrets import ConfigError
-from portico.config.urls import check_upstream_url, forbidden_reason, literal_address
+from portico.config.urls import (
+    blocked_reason,
+    check_upstream_url,
+    forbidden_reason,
+    literal_address,
+    resolved_address,
+)
 from portico.routing.catalog import build_catalog
 
 PATH = "providers.x.base_url"
@@ -123,6 +130,27 @@ def test_reasons_name_the_range() -> None:
     assert "CGNAT" in (forbidden_reason(ipaddress.ip_address("100.64.0.1")) or "")
     assert "embedded" in (forbidden_reason(ipaddress.ip_address("::ffff:10.0.0.1")) or "")
     assert forbidden_reason(ipaddress.ip_address("8.8.8.8")) is None
+
+
+def test_connect_time_check_refuses_what_load_time_refuses() -> None:
+    """blocked_reason (used by the upstream resolver at connect time) agrees with the load-time
+    check on every address the corpus spells or the fake DNS answers."""
+    literals = []
+    for url in ADDRESS_CORPUS:
+        host = urlsplit(url).hostname or ""
+        addr = literal_address(host.strip("[]"))
+        if addr is not None:
+            literals.append(str(addr))
+    answers = [a for name, addrs in FAKE_DNS.items() for a in addrs]
+    assert len(literals) >= 30
+    for text in literals:
+        assert blocked_reason(text) is not None, text
+    for text in answers:
+        refused = blocked_reason(text) is not None
+        assert refused == (forbidden_reason(resolved_address(text)) is not None)
+    assert blocked_reason("fe80::1%eth0") is not None
+    assert blocked_reason("no-address") == "not an IP address"
+    assert blocked_reason("93.184.216.34") is None and blocked_reason("2606:2800:220:1::1") is None
 
 
 def _config(base_url: str, internal: bool = False, type_: str = "openai") -> PorticoConfig:
