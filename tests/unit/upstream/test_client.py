@@ -122,3 +122,16 @@ async def test_admin_get_uses_the_guard_trusting_the_named_host(upstream: Upstre
     status, body = await admin_get(f"http://localhost:{upstream.port}/admin/breakers", {})
     assert status == 200 and body == b'{"ok": true}'
     assert upstream.hits == ["/admin/breakers"]
+
+
+async def test_hex_spelling_through_aiohttps_own_resolver_is_refused(upstream: Upstream) -> None:
+    # aiohttp treats `0x7f000001` as a name and getaddrinfo decodes it to 127.0.0.1 (no network).
+    client = UpstreamClient()
+    await client.start()
+    try:
+        with pytest.raises(UpstreamConnectError) as exc:
+            await client.send(request(f"http://0x7f000001:{upstream.port}/v1"), TIMEOUTS, LABEL)
+    finally:
+        await client.close()
+    assert exc.value.code == "upstream_address_refused"
+    assert upstream.hits == []
