@@ -12,16 +12,17 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portico.errors import GatewayError, InternalError, InvalidRequest, PermissionDenied
+from portico.errors import GatewayError, InternalError, InvalidRequest
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import Outcome
+from portico.pipeline.model_access import require_model
 from portico.routing.attempts import Completed, OpenedStream
 from portico.routing.capacity import Lease
 from portico.routing.executor import with_max_tokens
 from portico.schema.chat import ChatRequest
 from portico.schema.response import ChatResponse
 from portico.server.body import decode, read_body
-from portico.server.principal import Permission, Principal, authenticate
+from portico.server.principal import Permission, authenticate
 from portico.server.streaming import StreamOptions, StreamRun
 
 if TYPE_CHECKING:
@@ -30,14 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("portico.chat")
 MAX_COST_HEADER = "x-portico-max-stream-cost"
 SENTENCE_HEADER = "x-portico-sentence-buffer"
-
-
-def allowed(principal: Principal, model: str) -> bool:
-    key = principal.key
-    if key is None or not key.allowed_models:
-        return True
-    return model in key.allowed_models or any(
-        p.endswith("/*") and model.startswith(p[:-1]) for p in key.allowed_models)
 
 
 def route_headers(ctx: RequestContext) -> dict[str, str]:
@@ -100,9 +93,7 @@ class ChatHandler:
             body = await read_body(request, gw.config.server.max_body_bytes)
             req = self._fmt.decode(body, gw.config.server.max_json_depth)
             ctx.model_requested, ctx.stream = req.model, req.wants_stream
-            if not allowed(principal, req.model):
-                raise PermissionDenied(f"this key may not use the model `{req.model}`",
-                                       param="model", code="model_not_allowed")
+            await require_model(principal.key, gw.teams, req.model)
             for hook in gw.hooks:
                 req = await hook.before(ctx, req)
             if req.wants_stream:

@@ -209,7 +209,8 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
     # the LedgerHook stays last.
     gw.hooks += stack.hooks   # inbound limits, budget, max_tokens cap (+ over-prompt stats)
     gw.detectors = await build_detectors(config)
-    gw.hooks += [PiiHook(config, gw.detectors, journal), PolicyHook(config.policy)]
+    gw.hooks += [PiiHook(config, gw.detectors, journal, teams=teams),
+                 PolicyHook(config.policy, teams=teams)]
     gw.hooks.append(LedgerHook(journal, CatalogCosts(prices), clock))
     _observability(gw, pepper)
     return gw

@@ -13,16 +13,15 @@ from portico.errors import (
     GatewayUnavailable,
     InternalError,
     ModelNotFound,
-    PermissionDenied,
 )
 from portico.pipeline.context import RequestContext
 from portico.pipeline.embeddings import EmbeddingSizing
 from portico.pipeline.hooks import Outcome
+from portico.pipeline.model_access import model_access, require_model
 from portico.schema.embeddings import EmbeddingRequest
 from portico.schema.models import Model, ModelList
 from portico.schema.response import Usage
 from portico.server.body import decode, read_body
-from portico.server.chat import allowed as _allowed
 from portico.server.chat import route_headers
 from portico.server.principal import Principal
 
@@ -33,7 +32,8 @@ JSON = "application/json"
 
 
 async def list_models(gw: Gateway, request: Request, principal: Principal) -> Response:
-    names = [n for n in gw.catalog.model_names() if _allowed(principal, n)]
+    access = await model_access(principal.key, gw.teams)
+    names = [n for n in gw.catalog.model_names() if access.permits(n)]
     created = int(gw.clock.wall())
     models = ModelList(data=[Model(id=n, created=created, owned_by="portico") for n in names])
     return Response(msgspec.json.encode(models), media_type=JSON)
@@ -53,9 +53,7 @@ async def embeddings(gw: Gateway, request: Request, principal: Principal) -> Res
         body = await read_body(request, gw.config.server.max_body_bytes)
         req = decode(body, EmbeddingRequest, gw.config.server.max_json_depth)
         ctx.model_requested = req.model
-        if not _allowed(principal, req.model):
-            raise PermissionDenied(f"this key may not use the model `{req.model}`",
-                                   param="model", code="model_not_allowed")
+        await require_model(principal.key, gw.teams, req.model)
         ctx.sizing = EmbeddingSizing(gw.tokens, gw.prices, _targets(gw, req.model), req,
                                      ctx.ts_ms)
         for hook in gw.hooks:
