@@ -1,5 +1,9 @@
 """Pre-dispatch estimates for reservations: prompt tokens per (request, provider, model) and the
 worst-case cost of a request, so rate limits and budgets reserve before anything is sent.
+
+The prompt count is `TokenCounter.rough_request` (characters, no BPE encoding): a reservation
+only needs a usually-high guess, since every settle charges the provider's reported usage.
+Exact counts stay where the number itself is the product (spend on streams without usage).
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ def usd_to_micros(usd: float | None) -> int | None:
 class RequestEstimator:
     """Prompt-token estimates shared by the hooks and the capacity gate of one request.
 
-    Results are kept per (request id, provider, model) in a small LRU so that the inbound limit,
-    the budget and each upstream attempt count a prompt once.
+    Results are kept per (request id, provider, model) in a small LRU so that the inbound
+    limit, the budget and each upstream attempt size a prompt once.
     """
 
     def __init__(self, tokens: TokenCounter, prices: PriceCatalog) -> None:
@@ -45,7 +49,7 @@ class RequestEstimator:
         key = (request_id, provider, model)
         found = self._cache.get(key)
         if found is None:
-            found = self._tokens.count_request(provider, model, req).tokens
+            found = self._tokens.rough_request(provider, model, req)
             self._cache[key] = found
             if len(self._cache) > _CACHE_MAX:
                 self._cache.popitem(last=False)

@@ -1,7 +1,8 @@
 """Offline prompt-token counting: exact for OpenAI models, documented estimates for others.
 
-Build one TokenCounter in the app factory. Encodings load lazily (about a second each) and are
-cached on the instance; call `warm()` at start to keep that off the request path.
+Build one TokenCounter in the app factory. Encodings load lazily (about a second and ~35 MB
+each) and are cached on the instance; call `warm()` at start to keep that off the request path.
+`rough_request` sizes a request without any encoding, for reservations that settle to usage.
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ _PROMPT_CACHE_MIN_CHARS: Final = 512   # only long system prompts are worth reme
 # OpenAI cookbook constants for function definitions (gpt-4o family).
 _FUNC_INIT, _PROP_INIT, _PROP_KEY, _ENUM_INIT, _ENUM_ITEM, _FUNC_END = 7, 3, 3, -3, 3, 12
 _TOOL_CALL_OVERHEAD: Final = 3
+# BPE vocabularies average ~4 ASCII characters per token on prose (o200k_base ~4.2, code ~3.5);
+# 3 keeps the rough count above the exact one for nearly all real text.
+_ROUGH_CHARS_PER_TOKEN: Final = 3
+
+
+def rough_tokens(text: str) -> int:
+    """An encoding-free, usually-high token count: ceil(chars / 3), plus one token per two
+    extra UTF-8 bytes, so CJK text (3 bytes a character) counts ~1.3 tokens a character."""
+    n = len(text)
+    if text.isascii():
+        return -(-n // _ROUGH_CHARS_PER_TOKEN)
+    wide = len(text.encode("utf-8", "surrogatepass")) - n
+    return -(-n // _ROUGH_CHARS_PER_TOKEN) + wide // 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +128,31 @@ class TokenCounter:
 
     def count_request(self, provider: str, model: str, req: ChatRequest) -> TokenEstimate:
         """Prompt tokens `req` will cost on `provider`'s `model`."""
+        return self._count_request(provider, model, req, rough=False)
+
+    def rough_request(self, provider: str, model: str, req: ChatRequest) -> int:
+        """Prompt tokens from character counts (`rough_tokens`) with the same message, tool
+        and media overheads as `count_request`: no encoding is loaded or run. For
+        reservations, which settle to the provider's reported usage; never for spend."""
         r = self.resolve(provider, model)
         rule = RULES[r.family]
-        state = _Tally(self, r, model)
+        if req.tools or req.functions or req.response_format is not None:
+            return self._count_request(provider, model, req, rough=True).tokens
+        text = 0
+        for msg in req.messages:
+            content = msg.content
+            # Plain text messages (nearly all traffic) skip the general walk; a role is 1 token.
+            if type(content) is not str or getattr(msg, "name", None) \
+                    or getattr(msg, "tool_calls", None) or getattr(msg, "function_call", None):
+                return self._count_request(provider, model, req, rough=True).tokens
+            text += rough_tokens(content) + 1
+        return scale(text, r.family) + len(req.messages) * rule.per_message + rule.reply_priming
+
+    def _count_request(self, provider: str, model: str, req: ChatRequest, *,
+                       rough: bool) -> TokenEstimate:
+        r = self.resolve(provider, model)
+        rule = RULES[r.family]
+        state = _Tally(self, r, model, rough=rough)
         for msg in req.messages:
             state.message(msg)
         tools = [t.function for t in req.tools or ()] + list(req.functions or ())
@@ -125,10 +161,12 @@ class TokenCounter:
             state.extra += rule.tools_preamble
         if isinstance(req.response_format, JsonSchemaFormat):
             state.approx = True
-            state.text += self._raw(r.encoding, json.dumps(req.response_format.json_schema.schema))
+            state.text += state.count(json.dumps(req.response_format.json_schema.schema))
         base = scale(state.text, r.family)
         total = base + state.extra + len(req.messages) * rule.per_message + rule.reply_priming
-        exact = r.exact and not state.approx
+        exact = r.exact and not state.approx and not rough
+        if rough:
+            return TokenEstimate(tokens=total, exact=False, method="rough")
         method = r.encoding if r.family is Family.OPENAI else (
             f"{r.family.value}~{r.encoding}*{rule.factor_pct}%")
         return TokenEstimate(tokens=total, exact=exact, method=method)
@@ -137,36 +175,40 @@ class TokenCounter:
 class _Tally:
     """Accumulates one request's counts: `text` is scaled by the family factor, `extra` not."""
 
-    def __init__(self, counter: TokenCounter, r: Resolved, model: str) -> None:
+    def __init__(self, counter: TokenCounter, r: Resolved, model: str, *, rough: bool) -> None:
         self.counter, self.r, self.model = counter, r, model
+        self.rough = rough
         self.text = 0
         self.extra = 0
         self.approx = False
 
-    def _count(self, s: str) -> int:
-        return self.counter._raw(self.r.encoding, s)
+    def count(self, s: str) -> int:
+        return rough_tokens(s) if self.rough else self.counter._raw(self.r.encoding, s)
+
+    def _long(self, s: str) -> int:
+        return rough_tokens(s) if self.rough else self.counter._cached_raw(self.r.encoding, s)
 
     def message(self, msg: Message) -> None:
         rule = RULES[self.r.family]
         role = type(msg).__struct_config__.tag
-        self.text += self._count(str(role))
+        self.text += 1 if self.rough else self.count(str(role))   # a role is one token
         name = getattr(msg, "name", None)
         if name:
-            self.text += self._count(name)
+            self.text += self.count(name)
             self.extra += rule.per_name
         if isinstance(msg, SystemMessage | DeveloperMessage):
-            self.text += self.counter._cached_raw(self.r.encoding, text_of(msg.content))
+            self.text += self._long(text_of(msg.content))
         elif isinstance(msg, UserMessage) and not isinstance(msg.content, str):
             for part in msg.content:
                 self.part(part)
         elif isinstance(msg, AssistantMessage):
             self.assistant(msg)
         else:
-            self.text += self._count(text_of(msg.content))
+            self.text += self.count(text_of(msg.content))
 
     def part(self, part: TextPart | ImagePart | AudioPart | FilePart) -> None:
         if isinstance(part, TextPart):
-            self.text += self._count(part.text)
+            self.text += self.count(part.text)
             return
         self.approx = True
         if isinstance(part, ImagePart):
@@ -180,15 +222,15 @@ class _Tally:
     def assistant(self, msg: AssistantMessage) -> None:
         if isinstance(msg.content, list):
             for p in msg.content:
-                self.text += self._count(p.refusal if isinstance(p, RefusalPart) else p.text)
+                self.text += self.count(p.refusal if isinstance(p, RefusalPart) else p.text)
         elif msg.content:
-            self.text += self._count(msg.content)
+            self.text += self.count(msg.content)
         calls = [c.function for c in msg.tool_calls or ()]
         if msg.function_call is not None:
             calls.append(msg.function_call)
         for call in calls:
             self.approx = True
-            self.text += self._count(call.name) + self._count(call.arguments)
+            self.text += self.count(call.name) + self.count(call.arguments)
             self.extra += _TOOL_CALL_OVERHEAD
 
     def tools(self, defs: list[FunctionDef]) -> None:
@@ -197,7 +239,7 @@ class _Tally:
         self.extra += _FUNC_END
         for f in defs:
             self.extra += _FUNC_INIT
-            self.text += self._count(f"{f.name}:{(f.description or '').removesuffix('.')}")
+            self.text += self.count(f"{f.name}:{(f.description or '').removesuffix('.')}")
             props = (f.parameters or {}).get("properties")
             if not isinstance(props, dict) or not props:
                 continue
@@ -208,17 +250,17 @@ class _Tally:
     def property(self, key: str, schema: object) -> None:
         self.extra += _PROP_KEY
         if not isinstance(schema, dict):
-            self.text += self._count(key)
+            self.text += self.count(key)
             return
         enum_values = schema.get("enum")
         if isinstance(enum_values, list):
             self.extra += _ENUM_INIT
             for item in enum_values:
                 self.extra += _ENUM_ITEM
-                self.text += self._count(str(item))
+                self.text += self.count(str(item))
         kind = schema.get("type", "")
         desc = str(schema.get("description", "")).removesuffix(".")
-        self.text += self._count(f"{key}:{kind}:{desc}")
+        self.text += self.count(f"{key}:{kind}:{desc}")
         nested = {k: v for k, v in schema.items() if k in ("properties", "items", "anyOf")}
         if nested:
-            self.text += self._count(json.dumps(nested, separators=(",", ":")))
+            self.text += self.count(json.dumps(nested, separators=(",", ":")))
