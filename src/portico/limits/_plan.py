@@ -8,10 +8,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import assert_never
 
 from portico.limits._periods import period_end, period_key
-from portico.limits.base import Algorithm, Amounts, Denied, DenyReason, LimitKind, LimitRule
+from portico.limits.base import Amounts, Denied, DenyReason, LimitKind, LimitRule
 
 # A concurrency slot frees when a holder settles; we cannot know when, so we hint a short retry.
 CONCURRENCY_RETRY_HINT = 1.0
@@ -19,9 +18,11 @@ CONCURRENCY_RETRY_HINT = 1.0
 BUDGET_GRACE_SECONDS = 7 * 86400
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
-    """One rule's share of a reservation: which state it charged and how much."""
+    """One rule's share of a reservation: which state it charged and how much (not frozen only
+    because a frozen dataclass costs a setattr call per field, for every rule of every request;
+    nothing mutates it)."""
 
     rule: LimitRule
     amount: int
@@ -34,27 +35,17 @@ class Entry:
 
 def kind_code(rule: LimitRule) -> int:
     """1 bucket, 2 sliding window, 3 concurrency, 4 budget (the Lua scripts switch on it)."""
-    if rule.key.kind is LimitKind.CONCURRENCY:
-        return 3
-    if rule.key.kind is LimitKind.BUDGET:
-        return 4
-    match rule.algorithm:
-        case Algorithm.TOKEN_BUCKET:
-            return 1
-        case Algorithm.SLIDING_WINDOW:
-            return 2
-        case _:
-            assert_never(rule.algorithm)
+    return rule.code
 
 
 def entry_for(prefix: str, rule: LimitRule, amount: int, now: float) -> Entry:
-    base = f"{prefix}:{rule.key.kind.value}:{rule.key.scope}"
-    code = kind_code(rule)
+    code = rule.code
     if code == 2:
         index = math.floor(now / rule.window_seconds)
-        stem = f"{base}:sw{rule.window_seconds:g}"
+        stem = f"{prefix}:{rule.state}:sw{rule.window_seconds:g}"
         return Entry(rule, amount, f"{stem}:{index}", f"{stem}:{index - 1}",
                      index * rule.window_seconds)
+    base = f"{prefix}:{rule.state}"
     if code == 4:
         key = f"{base}:{period_key(rule.period, now)}"
         return Entry(rule, amount, key, key, period_end(rule.period, now))
@@ -67,10 +58,11 @@ def plan(prefix: str, rules: Sequence[LimitRule], amounts: Amounts, now: float) 
     entries = []
     for rule in rules:
         amount = amounts.of(rule.key.kind)
-        if amount < 0:
-            raise ValueError(f"negative amount for {rule.key}")
-        if amount == 0 and rule.key.kind is not LimitKind.BUDGET:
-            continue
+        if amount <= 0:
+            if amount < 0:
+                raise ValueError(f"negative amount for {rule.key}")
+            if rule.code != 4:
+                continue
         entries.append(entry_for(prefix, rule, amount, now))
     return entries
 

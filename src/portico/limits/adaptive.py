@@ -36,6 +36,7 @@ class AdaptiveConcurrency:
         self._clock = clock
         self._limit = config.max_concurrency
         self._calm_since = clock()      # last pressure (or last +1 step)
+        self._last_rule: tuple[LimitRule, LimitRule] | None = None
         self._last_cut = -math.inf
 
     @property
@@ -59,7 +60,13 @@ class AdaptiveConcurrency:
 
     def rule(self, base: LimitRule) -> LimitRule:
         """`base` (a concurrency rule) with the current adaptive capacity."""
-        return replace(base, capacity=min(base.capacity, self.limit))
+        capacity = min(base.capacity, self.limit)
+        last = self._last_rule
+        if last is not None and last[0] is base and last[1].capacity == capacity:
+            return last[1]   # built once per (base, limit), not per request
+        rule = replace(base, capacity=capacity)
+        self._last_rule = (base, rule)
+        return rule
 
     def _pressure(self) -> None:
         current = self.limit

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final, Protocol, runtime_checkable
 
 from portico.errors import BudgetExceeded, GatewayError, RateLimited
 
@@ -71,6 +72,10 @@ class LimitRule:
     algorithm: Algorithm = Algorithm.TOKEN_BUCKET
     lease_seconds: float = 900.0
     period: BudgetPeriod = BudgetPeriod.MONTHLY
+    # Derived once here, read on every reservation: the backends' kind code (1 bucket,
+    # 2 sliding window, 3 concurrency, 4 budget) and the state key under a backend prefix.
+    code: int = field(init=False, compare=False, repr=False)
+    state: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.capacity < 0:
@@ -79,6 +84,19 @@ class LimitRule:
             raise ValueError(f"window_seconds must be a positive number for {self.key}")
         if not self.lease_seconds > 0:
             raise ValueError(f"lease_seconds must be positive for {self.key}")
+        kind = self.key.kind
+        if kind is LimitKind.CONCURRENCY:
+            code = 3
+        elif kind is LimitKind.BUDGET:
+            code = 4
+        elif self.algorithm is Algorithm.TOKEN_BUCKET:
+            code = 1
+        elif self.algorithm is Algorithm.SLIDING_WINDOW:
+            code = 2
+        else:
+            raise ValueError(f"unknown algorithm {self.algorithm!r} for {self.key}")
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "state", f"{kind.value}:{self.key.scope}")
 
     def scaled(self, share: float) -> LimitRule:
         """This rule with `capacity * share` (at least 1), for a per-process fallback share."""
@@ -98,19 +116,19 @@ class Amounts:
     micros: int = 0
 
     def of(self, kind: LimitKind) -> int:
-        match kind:
-            case LimitKind.REQUESTS_PER_MINUTE:
-                return self.requests
-            case LimitKind.TOKENS_PER_MINUTE:
-                return self.tokens
-            case LimitKind.INPUT_TOKENS_PER_MINUTE:
-                return self.input_tokens
-            case LimitKind.OUTPUT_TOKENS_PER_MINUTE:
-                return self.output_tokens
-            case LimitKind.CONCURRENCY:
-                return self.concurrency
-            case LimitKind.BUDGET:
-                return self.micros
+        value: int = getattr(self, _AMOUNT_FIELD[kind])
+        return value
+
+
+# Which `Amounts` field meters each kind (a lookup: `of` runs for every rule of every request).
+_AMOUNT_FIELD: Final[Mapping[LimitKind, str]] = MappingProxyType({
+    LimitKind.REQUESTS_PER_MINUTE: "requests",
+    LimitKind.TOKENS_PER_MINUTE: "tokens",
+    LimitKind.INPUT_TOKENS_PER_MINUTE: "input_tokens",
+    LimitKind.OUTPUT_TOKENS_PER_MINUTE: "output_tokens",
+    LimitKind.CONCURRENCY: "concurrency",
+    LimitKind.BUDGET: "micros",
+})
 
 
 class DenyReason(enum.StrEnum):

@@ -16,7 +16,6 @@ from portico.limits._plan import (
     CONCURRENCY_RETRY_HINT,
     Entry,
     entry_for,
-    kind_code,
     plan,
     sliding_retry,
     worst,
@@ -48,10 +47,15 @@ class MemoryLimiter:
     async def reserve(self, rules: Sequence[LimitRule], amounts: Amounts, *,
                       now: float | None = None) -> HeldReservation | Denied:
         t = self._clock() if now is None else now
-        self._prune(t)
+        if t >= self._next_prune:
+            self._prune(t)
         entries = plan(self._prefix, rules, amounts, t)
-        denials = [d for d in (self._check(e, t) for e in entries) if d is not None]
-        if denials:
+        denials = None
+        for e in entries:
+            d = self._check(e, t)
+            if d is not None:
+                denials = [d] if denials is None else [*denials, d]
+        if denials is not None:
             return worst(denials)
         member = f"m{next(self._ids)}"
         for e in entries:
@@ -64,7 +68,7 @@ class MemoryLimiter:
         cap = rule.capacity
         if cap <= 0:
             return 1.0
-        match kind_code(rule):
+        match rule.code:
             case 1:
                 used = cap - self._bucket(e, t).level
             case 2:
@@ -79,7 +83,7 @@ class MemoryLimiter:
         t = self._clock() if now is None else now
         e = entry_for(self._prefix, rule, 0, t)
         cap = rule.capacity
-        match kind_code(rule):
+        match rule.code:
             case 1:
                 bucket = self._bucket(e, t)
                 bucket.level = min(bucket.level, float(remaining))
@@ -98,14 +102,17 @@ class MemoryLimiter:
     # -- state -------------------------------------------------------------------------------
 
     def _bucket(self, e: Entry, t: float) -> _Bucket:
-        cap = e.rule.capacity
+        """The bucket refilled to `t`, in place (refilling to a time is idempotent); a new
+        full one if none is stored (the caller stores it when it charges)."""
         b = self._buckets.get(e.key)
         if b is None:
-            return _Bucket(float(cap), t)
-        if t > b.ts:
-            rate = cap / e.rule.window_seconds
-            return _Bucket(min(float(cap), b.level + (t - b.ts) * rate), t)
-        return _Bucket(b.level, b.ts)  # a peer's clock ran ahead: no refill, keep its stamp
+            return _Bucket(float(e.rule.capacity), t)
+        if t > b.ts:   # else a peer's clock ran ahead: no refill, keep its stamp
+            cap = e.rule.capacity
+            level = b.level + (t - b.ts) * cap / e.rule.window_seconds
+            b.level = level if level < cap else float(cap)
+            b.ts = t
+        return b
 
     def _store(self, e: Entry, b: _Bucket) -> None:
         cap = e.rule.capacity
@@ -131,7 +138,7 @@ class MemoryLimiter:
         rule, cap, amount = e.rule, e.rule.capacity, e.amount
         if amount > cap:
             return Denied(rule.key, rule.window_seconds, DenyReason.EXCEEDS_CAPACITY)
-        match kind_code(rule):
+        match rule.code:
             case 1:
                 level = self._bucket(e, t).level
                 if amount <= level:
@@ -154,7 +161,7 @@ class MemoryLimiter:
                 return Denied(rule.key, max(0.0, e.mark - t))
 
     def _charge(self, e: Entry, member: str, t: float) -> None:
-        match kind_code(e.rule):
+        match e.rule.code:
             case 1:
                 b = self._bucket(e, t)
                 b.level -= e.amount
@@ -169,7 +176,7 @@ class MemoryLimiter:
     async def _apply(self, entries: Sequence[Entry], refunds: Sequence[int], member: str,
                      t: float) -> None:
         for e, refund in zip(entries, refunds, strict=True):
-            match kind_code(e.rule):
+            match e.rule.code:
                 case 1:
                     b = self._bucket(e, t)
                     b.level = min(float(e.rule.capacity), b.level + refund)
@@ -187,8 +194,6 @@ class MemoryLimiter:
                         self._counters[e.key] -= refund
 
     def _prune(self, t: float) -> None:
-        if t < self._next_prune:
-            return
         self._next_prune = t + 60.0
         for key in [k for k, exp in self._counter_expiry.items() if exp + 120.0 < t]:
             del self._counter_expiry[key]

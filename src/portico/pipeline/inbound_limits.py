@@ -19,6 +19,7 @@ from portico.schema.embeddings import EmbeddingRequest
 from portico.schema.response import Usage
 from portico.store.records import Priority
 
+_RULES_MAX = 10_000
 _RANK: Mapping[Priority, int] = {"high": 0, "normal": 1, "low": 2}
 PRIORITIES: Mapping[str, Priority] = {"high": "high", "normal": "normal", "low": "low"}
 
@@ -76,6 +77,9 @@ class InboundLimitsHook(ReservingHook):
         super().__init__(limiter, config, teams)
         self._estimate = estimate
         self._lease = lease_seconds
+        # Rules per (scope, rpm, tpm, parallel): built once, not per request. Bounded: a
+        # settings change makes a new entry, so the cache is cleared when it grows large.
+        self._rules: dict[tuple[str, int | None, int | None, int | None], list[LimitRule]] = {}
 
     def rules(self, ctx: RequestContext, team: Team | None = None) -> list[LimitRule]:
         out: list[LimitRule] = []
@@ -83,8 +87,9 @@ class InboundLimitsHook(ReservingHook):
         key = ctx.key
         if key is not None:
             s = key.settings
-            out += self._scope(f"vkey:{key.id}", s.requests_per_minute, s.tokens_per_minute,
-                               s.max_parallel, window)
+            if s.requests_per_minute or s.tokens_per_minute or s.max_parallel:
+                out += self._scope(f"vkey:{key.id}", s.requests_per_minute,
+                                   s.tokens_per_minute, s.max_parallel, window)
         if team is not None:
             t = team.settings
             out += self._scope(f"team:{team.name}", t.requests_per_minute,
@@ -92,6 +97,17 @@ class InboundLimitsHook(ReservingHook):
         return out
 
     def _scope(self, scope: str, rpm: int | None, tpm: int | None, parallel: int | None,
+               window: float) -> list[LimitRule]:
+        cache_key = (scope, rpm, tpm, parallel)
+        found = self._rules.get(cache_key)
+        if found is None:
+            found = self._build(scope, rpm, tpm, parallel, window)
+            if len(self._rules) >= _RULES_MAX:
+                self._rules.clear()
+            self._rules[cache_key] = found
+        return found
+
+    def _build(self, scope: str, rpm: int | None, tpm: int | None, parallel: int | None,
                window: float) -> list[LimitRule]:
         out = []
         # Client-facing limits keep the classic full-window burst.
