@@ -21,7 +21,7 @@ _VERIFY_PAGE = 1000
 
 
 async def append(conn: AsyncConnection, table: sa.Table, backend: Backend,
-                 events: Sequence[AuditEvent]) -> None:
+                 events: Sequence[AuditEvent], insert: _codec.AuditInsert) -> None:
     """Append inside the caller's write transaction (SQLite: already BEGIN IMMEDIATE)."""
     if backend is Backend.POSTGRES:
         # Held until commit: the tail read and the inserts below form one critical section.
@@ -37,16 +37,14 @@ async def append(conn: AsyncConnection, table: sa.Table, backend: Backend,
     tail = (await conn.execute(
         sa.select(c.hash).order_by(c.seq.desc()).limit(1))).scalar_one_or_none()
     prev = tail if tail is not None else _codec.GENESIS_HASH
-    rows: list[dict[str, object]] = []
+    rows: list[tuple[object, ...]] = []
     for event in fresh:
-        row = _codec.audit_to_row(event, prev)
+        row, prev = insert.values(event, prev)
         rows.append(row)
-        prev = str(row["hash"])
-    # One executemany: neither the SQLite nor the asyncpg dialect rewrites it into a multi-row
-    # VALUES (no insertmanyvalues without RETURNING), so rows run one after another in list
-    # order and seq follows the chain; one round trip instead of one per event (the per-row
+    # One executemany of plain tuples: the drivers run the rows one after another in list
+    # order, so seq follows the chain; one round trip instead of one per event (the per-row
     # form was the journal's bottleneck: ~500 events/s under load, docs/benchmarks.md).
-    await conn.execute(sa.insert(table), rows)
+    await conn.exec_driver_sql(insert.sql, rows)
 
 
 async def verify(conn: AsyncConnection, table: sa.Table) -> AuditVerification:

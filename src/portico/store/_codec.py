@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from operator import attrgetter
 from typing import Any
 
 import msgspec
 from sqlalchemy import RowMapping
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.dml import Insert
 
 from portico.store.records import (
     AttemptRow,
@@ -80,6 +83,47 @@ def ledger_to_row(row: LedgerRow) -> dict[str, object]:
     out: dict[str, object] = {name: getattr(row, name) for name in _LEDGER_SCALARS}
     out["attempts"] = _json(row.attempts)
     return out
+
+
+def _compiled(stmt: Insert, dialect: Dialect, columns: tuple[str, ...]) -> tuple[str, list[str]]:
+    """The statement's SQL for `dialect` and its positional parameter order."""
+    compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+    order = list(compiled.positiontup or ())
+    if sorted(order) != sorted(columns):
+        raise RuntimeError(f"unexpected parameters for {compiled.string!r}: {order}")
+    return compiled.string, order
+
+
+class LedgerInsert:
+    """The ledger insert as driver SQL plus a row -> tuple function in its parameter order
+    (values as `ledger_to_row` gives them)."""
+
+    def __init__(self, stmt: Insert, dialect: Dialect) -> None:
+        self.sql, order = _compiled(stmt, dialect, (*_LEDGER_SCALARS, "attempts"))
+        self._at = order.index("attempts")
+        self._get = attrgetter(*(n for n in order if n != "attempts"))
+
+    def values(self, row: LedgerRow) -> tuple[object, ...]:
+        scalars: tuple[object, ...] = self._get(row)
+        return (*scalars[:self._at], _json(row.attempts), *scalars[self._at:])
+
+
+_AUDIT_COLUMNS = ("event_id", "ts_ms", "kind", "actor", "action", "target", "detail",
+                  "prev_hash", "hash")
+
+
+class AuditInsert:
+    """The audit insert as driver SQL; `values` chains one event onto `prev_hash`."""
+
+    def __init__(self, stmt: Insert, dialect: Dialect) -> None:
+        self.sql, order = _compiled(stmt, dialect, _AUDIT_COLUMNS)
+        self._order = [_AUDIT_COLUMNS.index(n) for n in order]
+
+    def values(self, event: AuditEvent, prev_hash: str) -> tuple[tuple[object, ...], str]:
+        """(the row's parameters, its hash)."""
+        row = audit_to_row(event, prev_hash)
+        by_column = tuple(row[n] for n in _AUDIT_COLUMNS)
+        return tuple(by_column[i] for i in self._order), str(row["hash"])
 
 
 def ledger_from_row(row: RowMapping) -> LedgerRow:

@@ -2,8 +2,10 @@
 
 `submit_*` only appends to memory. Every `flush_interval_ms` (or when a batch fills) the flusher
 appends what arrived to a local segment file and fsyncs it, then writes a batch to the store and
-checkpoints. While the store is down, rows wait in the file (and in memory up to a bound) and are
-retried with exponential backoff; `start()` replays whatever the checkpoint has not passed.
+checkpoints (at most every `checkpoint_interval_ms`, and on close: a later checkpoint only means
+more idempotent replay after a crash). While the store is down, rows wait in the file (and in
+memory up to a bound) and are retried with exponential backoff; `start()` replays whatever the
+checkpoint has not passed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -40,6 +42,14 @@ class JournalSink(Protocol):
     async def append_audit(self, events: Sequence[AuditEvent]) -> None: ...
 
 
+@runtime_checkable
+class BatchSink(Protocol):
+    """A sink that writes both kinds in one transaction (the SQL store does)."""
+
+    async def write_batch(self, rows: Sequence[LedgerRow], events: Sequence[AuditEvent]
+                          ) -> None: ...
+
+
 class JournalStats(msgspec.Struct, kw_only=True):
     pending: int        # accepted, not yet in the store (memory + file)
     flushed: int        # written to the store by this process
@@ -63,10 +73,12 @@ class Journal:
         backoff_initial_ms: int = 100,
         backoff_max_ms: int = 30_000,
         close_timeout_ms: int = 10_000,
+        checkpoint_interval_ms: int = 1000,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._sink = sink
+        self._batch_sink = sink if isinstance(sink, BatchSink) else None
         self._log = SegmentLog(directory, max_segment_bytes)
         self._interval = flush_interval_ms / 1000
         self._batch_size = batch_size
@@ -75,6 +87,9 @@ class Journal:
         self._backoff_initial = backoff_initial_ms / 1000
         self._backoff_max = backoff_max_ms / 1000
         self._close_timeout = close_timeout_ms / 1000
+        self._checkpoint_interval = checkpoint_interval_ms / 1000
+        self._next_checkpoint = 0.0
+        self._unsaved: Position | None = None  # flushed to the store, not yet checkpointed
         self._clock = clock
         self._sleep = sleep
         self._intake: deque[Entry] = deque()
@@ -134,6 +149,7 @@ class Journal:
         async with self._cycle_lock:
             while await self._flush_batch():
                 pass
+            await self._checkpoint()
         if background:
             self._task = asyncio.create_task(self._run(), name="portico-journal")
 
@@ -155,6 +171,7 @@ class Journal:
                 break
             if not more:
                 await self._sleep(max(0.0, min(self._next_try, deadline) - now))
+        await self._checkpoint()
         await asyncio.to_thread(self._log.close)
 
     async def flush(self) -> bool:
@@ -226,10 +243,13 @@ class Journal:
         rows = [e.row for e, _ in batch if isinstance(e, LedgerEntry)]
         events = [e.event for e, _ in batch if isinstance(e, AuditEntry)]
         try:
-            if rows:
-                await self._sink.write_ledger(rows)
-            if events:
-                await self._sink.append_audit(events)
+            if self._batch_sink is not None:
+                await self._batch_sink.write_batch(rows, events)
+            else:
+                if rows:
+                    await self._sink.write_ledger(rows)
+                if events:
+                    await self._sink.append_audit(events)
         except Exception:  # any store failure means "retry later"; the rows are on disk
             self._failures += 1
             self._backoff = min(self._backoff_max, max(self._backoff_initial, self._backoff * 2))
@@ -242,8 +262,18 @@ class Journal:
         self._flushed += len(batch)
         self._backoff = 0.0
         self._next_try = 0.0
+        self._unsaved = batch[-1][1]
+        if self._clock() >= self._next_checkpoint:
+            await self._checkpoint()
+        return bool(self._memory) or self._file_only > 0
+
+    async def _checkpoint(self) -> None:
+        """Record that the store has everything up to the last flushed position."""
+        pos, self._unsaved = self._unsaved, None
+        if pos is None:
+            return
+        self._next_checkpoint = self._clock() + self._checkpoint_interval
         try:
-            await asyncio.to_thread(self._log.checkpoint, batch[-1][1])
+            await asyncio.to_thread(self._log.checkpoint, pos)
         except OSError:
             log.exception("journal: checkpoint write failed; these rows may be replayed")
-        return bool(self._memory) or self._file_only > 0
