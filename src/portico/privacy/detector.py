@@ -14,6 +14,9 @@ from portico.privacy.entities import MODEL_TYPES, Entity, EntityType
 
 if TYPE_CHECKING:
     from presidio_analyzer import RecognizerResult
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+    from spacy.language import Language
+    from spacy.tokens import Doc
 
     from portico.privacy._lexicon import Lexicon
 
@@ -34,6 +37,9 @@ _IGNORED_LABELS = (
 )
 _GENERATIONS = ("II", "III", "IV")  # "Larry Armstrong IV" is no acronym
 _POS = ("noun", "verb", "adj", "adv")
+# Tokens of model context kept on each side of a token that may be part of a name or place: the
+# NER's encoder sees +-4 tokens (window 1, depth 4) and its transition features the token before.
+_CONTEXT = 6
 _TRIM = " \t\r\n.,;:!?\"'()[]{}"
 
 
@@ -101,11 +107,16 @@ class PiiDetector:
         for pipe in _UNUSED_PIPES:
             if pipe in language.pipe_names:
                 language.disable_pipe(pipe)
+        for pipe in unconsumed_encoders(language):
+            language.disable_pipe(pipe)
         # The (disabled) lemmatizer's WordNet lemma lists double as an offline English dictionary.
         lemmatizer = language.get_pipe("lemmatizer")
         assert isinstance(lemmatizer, Lemmatizer)
         index = lemmatizer.lookups.get_table("lemma_index")
         self._lexicon = load_lexicon({pos: index[pos] for pos in _POS if pos in index})
+        self._nlp_engine = nlp_engine
+        self._nlp = language
+        self._stop_words = frozenset(language.Defaults.stop_words)
         registry = RecognizerRegistry(
             recognizers=[
                 SpacyRecognizer(supported_entities=sorted(set(_MODEL_LABELS.values()))),
@@ -127,6 +138,7 @@ class PiiDetector:
             raw = self._analyzer.analyze(
                 text=text, language=_LANGUAGE, entities=self._entities,
                 score_threshold=self.config.score_threshold,
+                nlp_artifacts=self.model_artifacts(text),
             )
         else:
             raw = [
@@ -150,6 +162,85 @@ class PiiDetector:
                 kind = checked
             found.append(Entity(kind, start, end, float(r.score)))
         return _resolve_overlaps(found)
+
+
+    def model_artifacts(self, text: str, *, whole: bool = False) -> NlpArtifacts:
+        """Run the NER only where a kept name or place can be, in one batch; offsets are `text`'s.
+
+        The second opinion drops every model span without a capital letter, with a digit or an
+        acronym, and a lone sentence-initial common word, so only windows of context around the
+        other capitalised tokens go through the model (`whole=True`: the full text, as a reference).
+        """
+        from presidio_analyzer.nlp_engine import NlpArtifacts
+        from spacy.tokens import Span
+
+        assert self._lexicon is not None
+        doc = self._nlp.make_doc(text)
+        lexicon, stop_words = self._lexicon, self._stop_words
+        windows = [(0, len(doc))] if whole else _model_windows(doc, lexicon, stop_words)
+        parts = [doc[a:b].as_doc() if (a, b) != (0, len(doc)) else doc for a, b in windows]
+        ner = self._nlp_engine.ner_model_configuration
+        mapping = ner.model_to_presidio_entity_mapping or {}
+        ignored = set(ner.labels_to_ignore or ())
+        low = set(ner.low_score_entity_names or ())
+        entities: list[Span] = []
+        scores: list[float] = []
+        for (a, _), part in zip(windows, self._nlp.pipe(parts), strict=True):
+            for ent in part.ents:
+                label = mapping.get(ent.label_, ent.label_)
+                if ent.label_ in ignored or label in ignored:
+                    continue
+                entities.append(Span(doc, a + ent.start, a + ent.end, label=label))
+                score = float(ner.default_score or 0.0)
+                scores.append(
+                    score * (ner.low_confidence_score_multiplier or 1.0) if label in low else score
+                )
+        return NlpArtifacts(
+            entities=entities, tokens=doc, tokens_indices=[t.idx for t in doc],
+            lemmas=[t.lemma_ for t in doc], nlp_engine=self._nlp_engine, language=_LANGUAGE,
+            scores=scores,
+        )
+
+
+def unconsumed_encoders(nlp: Language) -> list[str]:
+    """Enabled shared encoders (tok2vec, transformer) that no enabled component listens to.
+
+    A listener-less encoder only fills `doc.tensor`, which nothing here reads (no vectors, no
+    similarity); a pipeline whose NER embeds its own tokens (en_core_web_sm) keeps just the NER.
+    """
+    enabled = set(nlp.pipe_names)
+    unused: list[str] = []
+    for name, pipe in nlp.pipeline:
+        listeners = getattr(pipe, "listening_components", None)
+        if listeners is not None and not enabled.intersection(listeners):
+            unused.append(name)
+    return unused
+
+
+def _model_windows(
+    doc: Doc, lexicon: Lexicon, stop_words: frozenset[str]
+) -> list[tuple[int, int]]:
+    """Token ranges, merged where they touch, of `_CONTEXT` tokens around possible name parts."""
+    windows: list[tuple[int, int]] = []
+    text = doc.text
+    for tok in doc:
+        word = tok.text
+        if len(word) < 2 or word.islower() or not any(ch.isupper() for ch in word):
+            continue
+        if any(ch.isdigit() or ch in "@<>_/\\=#" for ch in word):
+            continue
+        if word.isupper() and word not in _GENERATIONS:
+            continue
+        if _sentence_initial(text, tok.idx) and (
+            word.lower() in stop_words or lexicon.is_word(word, lexicon.common)
+        ):
+            continue
+        start, end = max(0, tok.i - _CONTEXT), min(len(doc), tok.i + 1 + _CONTEXT)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
 
 
 def _clean_model_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -196,8 +287,10 @@ def _check_model_span(
 
 def _sentence_initial(text: str, start: int) -> bool:
     """Capitalisation says nothing about the first word of a sentence."""
-    before = text[:start].rstrip(" \t\"'(")
-    return not before or before[-1] in ".!?:\n"
+    i = start - 1
+    while i >= 0 and text[i] in " \t\"'(":
+        i -= 1
+    return i < 0 or text[i] in ".!?:\n"
 
 
 def _resolve_overlaps(found: list[Entity]) -> list[Entity]:
