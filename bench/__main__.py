@@ -1,5 +1,6 @@
 """CLI: `python -m bench run [--quick] [--scenarios ...] [--with-litellm] [--repetitions 3]`,
-`python -m bench soak --seconds N`, `python -m bench stack`, `python -m bench install-litellm`."""
+`python -m bench soak --seconds N`, `python -m bench profile --scenario chat-c1`,
+`python -m bench stack`, `python -m bench install-litellm`."""
 
 from __future__ import annotations
 
@@ -71,6 +72,17 @@ def cmd_stack(args: argparse.Namespace) -> None:
     report.write_stack(data)
 
 
+def cmd_profile(args: argparse.Namespace) -> None:
+    from bench import profile
+
+    summary = profile.run(args.scenario, args.seconds, not args.no_limits, Path(args.out))
+    for kind in ("self", "portico_inclusive"):
+        print(f"-- {kind} ({summary.get('samples')} samples)")
+        for frame, pct in summary.get(kind, []):
+            print(f"{pct:5.1f}  {frame}")
+    print("collapsed stacks in", args.out)
+
+
 def cmd_install_litellm(args: argparse.Namespace) -> None:
     if not (LITELLM_VENV / "bin" / "python").exists():
         subprocess.run(["python3", "-m", "venv", str(LITELLM_VENV)], check=True)
@@ -89,9 +101,9 @@ def main() -> None:
     run.add_argument("--no-postgres", action="store_true")
     run.add_argument("--no-scaling", action="store_true")
     run.add_argument("--no-profile", action="store_true")
-    run.add_argument("--variants", nargs="*", choices=("pii-patterns", "pii-model", "pg-limits"),
+    run.add_argument("--variants", nargs="*", choices=("pii-patterns", "pii-model", "no-limits"),
                      help="extra Portico endpoints: PII masking (patterns / spaCy model), "
-                          "PostgreSQL + Redis with non-binding upstream-key limits")
+                          "the SQLite pipeline without any limit (for comparison)")
     run.set_defaults(func=cmd_run)
     soak = sub.add_parser("soak", help="steady rate, RSS and open fds over time")
     soak.add_argument("--seconds", type=int, default=600)
@@ -103,6 +115,12 @@ def main() -> None:
     stack.set_defaults(func=cmd_stack)
     rep = sub.add_parser("report", help="rewrite the docs from bench/results/*.json")
     rep.set_defaults(func=cmd_report)
+    prof = sub.add_parser("profile", help="py-spy one scenario against portico-sqlite")
+    prof.add_argument("--scenario", default="chat-c1")
+    prof.add_argument("--seconds", type=float, default=10.0)
+    prof.add_argument("--no-limits", action="store_true")
+    prof.add_argument("--out", default="/tmp/portico-profile.txt")
+    prof.set_defaults(func=cmd_profile)
     inst = sub.add_parser("install-litellm", help="LiteLLM proxy into bench/.venv-litellm")
     inst.add_argument("--version", default=LITELLM_PIN)
     inst.set_defaults(func=cmd_install_litellm)

@@ -14,12 +14,18 @@ from typing import Any
 from bench import loadgen
 from bench.targets import ROOT, Endpoint
 
-PYSPY = ROOT / "bench" / ".venv-stack" / "bin" / "py-spy"
+# py-spy lives in the project venv (dev extra); older checkouts had it in the stack venv.
+PYSPY_CANDIDATES = (ROOT / ".venv" / "bin" / "py-spy",
+                    ROOT / "bench" / ".venv-stack" / "bin" / "py-spy")
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<path>[^:()]*)(?::\d+)?\)$")
 
 
+def pyspy() -> Path | None:
+    return next((p for p in PYSPY_CANDIDATES if p.exists()), None)
+
+
 def available() -> bool:
-    return PYSPY.exists()
+    return pyspy() is not None
 
 
 def _short(frame: str) -> str:
@@ -58,12 +64,13 @@ def summarise(collapsed: str, top: int = 25) -> dict[str, Any]:
 
 
 async def profile_under_load(ep: Endpoint, stream: bool, concurrency: int,
-                             seconds: float) -> dict[str, Any]:
+                             seconds: float, keep: Path | None = None) -> dict[str, Any]:
+    """py-spy over `seconds` of closed-loop load; `keep` also saves the collapsed stacks."""
     assert ep.child is not None
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "stacks.txt"
         spy = subprocess.Popen(
-            [str(PYSPY), "record", "--format", "raw", "--rate", "250", "--nonblocking",
+            [str(pyspy()), "record", "--format", "raw", "--rate", "250", "--nonblocking",
              "--subprocesses", "--duration", str(int(seconds)), "--output", str(out),
              "--pid", str(ep.child.pid)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -73,4 +80,44 @@ async def profile_under_load(ep: Endpoint, stream: bool, concurrency: int,
         _, err = await asyncio.get_running_loop().run_in_executor(None, spy.communicate)
         if spy.returncode != 0 or not out.exists():
             return {"error": err.decode(errors="replace")[-400:]}
-        return summarise(out.read_text())
+        text = out.read_text(errors="replace")   # py-spy may emit stray non-UTF-8 bytes
+        if keep is not None:
+            keep.write_text(text)
+        return summarise(text)
+
+
+async def _standalone(scenario: str, seconds: float, limits: bool, keep: Path) -> dict[str, Any]:
+    import os
+    import secrets
+
+    from bench import procs, runner, targets, upstream
+
+    os.sched_setaffinity(0, {runner.BENCH_CPU})
+    sc = next(s for s in runner.SCENARIOS if s.name == scenario)
+    up_port, up_key = procs.free_port(), "sk-upstream-" + secrets.token_hex(8)
+    ready, stop = asyncio.Event(), asyncio.Event()
+    server = asyncio.create_task(upstream.serve("127.0.0.1", up_port, ready, stop))
+    await ready.wait()
+    try:
+        with tempfile.TemporaryDirectory(prefix="portico-profile-") as tmp:
+            ep = targets.start_portico("portico-sqlite", Path(tmp), up_port, up_key,
+                                       cpus=runner.GATEWAY_CPUS, limits=limits)
+            try:
+                raw = loadgen.chat_request("127.0.0.1", ep.port, ep.path, ep.model, ep.token,
+                                           sc.stream)
+                await loadgen.closed_loop("127.0.0.1", ep.port, raw, sc.concurrency, 0.0, 2.0,
+                                          sc.stream)
+                return await profile_under_load(ep, sc.stream, sc.concurrency, seconds, keep)
+            finally:
+                if ep.child is not None:
+                    ep.child.stop()
+    finally:
+        stop.set()
+        await server
+
+
+def run(scenario: str, seconds: float, limits: bool, keep: Path) -> dict[str, Any]:
+    """`python -m bench profile`: one scenario against portico-sqlite, stacks saved to `keep`."""
+    import uvloop
+
+    return uvloop.run(_standalone(scenario, seconds, limits, keep))

@@ -114,11 +114,14 @@ def write_all(results: Path) -> None:
 
 
 def feature_notes() -> list[str]:
-    """What the Redis and PII endpoints exercise (the variants are opt-in: `--variants`)."""
-    return ["Redis: Portico consumes Redis only when limits are configured. `portico-pg-redis` "
-            "has a `redis:` block but no limits, so it measures the PostgreSQL store; "
-            "`portico-pg-redis-limits` adds upstream-key limits (1e8 requests and 1e11 tokens "
-            "per minute) that never bind, so every request runs the limiter against Redis.",
+    """What the limits, Redis and PII endpoints exercise (variants are opt-in: `--variants`)."""
+    return ["Limits: `portico-sqlite` and `portico-pg-redis` both run the full pipeline: the "
+            "virtual key has requests- and tokens-per-minute limits (1e8 / 1e11), the upstream "
+            "key requests, tokens and concurrency limits (1e8 / 1e11 per minute, 100,000 "
+            "parallel), none of which binds. The SQLite endpoint keeps the limit state in "
+            "memory, the PostgreSQL endpoint in Redis (every request runs the Lua scripts "
+            "there). `portico-sqlite-nolimits` (`--variants no-limits`) is the same SQLite "
+            "pipeline with no limit configured, to show what the limiter costs.",
             "PII: `portico-pii-patterns` masks with validated patterns only "
             "(`pii: {mode: mask, use_model: false}`); `portico-pii-model` adds the spaCy model "
             "(`pii: {mode: mask}`), so its RSS includes the model."]

@@ -47,7 +47,7 @@ class Options:
     postgres: bool = True
     scaling: bool = True
     profile: bool = True
-    variants: tuple[str, ...] = ()     # extra endpoints: pii-patterns, pii-model, pg-limits
+    variants: tuple[str, ...] = ()     # extra endpoints: pii-patterns, pii-model, no-limits
 
     @property
     def warmup(self) -> float:
@@ -83,21 +83,31 @@ async def run_one(ep: Endpoint, sc: Scenario, opts: Options) -> dict[str, Any]:
 
 async def _start_endpoints(folder: Path, up_port: int, up_key: str, opts: Options,
                            notes: list[str]) -> list[Endpoint]:
+    """The headline endpoints run the full pipeline, limits included (in memory on SQLite,
+    on Redis with PostgreSQL); `no-limits` adds the SQLite pipeline without any limit."""
     eps = [targets.start_portico("portico-sqlite", folder / "sqlite", up_port, up_key,
                                  cpus=GATEWAY_CPUS)]
     if opts.postgres:
         eps.append(targets.start_portico("portico-pg-redis", folder / "pg", up_port, up_key,
                                          cpus=GATEWAY_CPUS, backend="postgres"))
-    if "pg-limits" in opts.variants:
-        eps.append(targets.start_portico("portico-pg-redis-limits", folder / "pgl", up_port,
-                                         up_key, cpus=GATEWAY_CPUS, backend="postgres",
-                                         key_extra=targets.KEY_LIMITS))
+    if "no-limits" in opts.variants:
+        eps.append(targets.start_portico("portico-sqlite-nolimits", folder / "nolim", up_port,
+                                         up_key, cpus=GATEWAY_CPUS, limits=False))
     if "pii-patterns" in opts.variants:
         eps.append(targets.start_portico("portico-pii-patterns", folder / "piip", up_port,
                                          up_key, cpus=GATEWAY_CPUS, extra=targets.PII_PATTERNS))
     if "pii-model" in opts.variants:
         eps.append(targets.start_portico("portico-pii-model", folder / "piim", up_port,
                                          up_key, cpus=GATEWAY_CPUS, extra=targets.PII_MODEL))
+    for ep in eps:
+        if ep.name != "portico-sqlite-nolimits":
+            problems = await asyncio.to_thread(targets.check_limits, ep)
+            if problems:
+                raise RuntimeError("; ".join(problems))
+            notes.append(f"`{ep.name}`: checked before measuring that the inbound and "
+                         "upstream-key limits engage"
+                         + (" (limit state in Redis)" if ep.redis_prefix else " (in memory)"))
+            print(notes[-1], flush=True)
     if opts.with_litellm:
         if targets.litellm_available():
             eps.append(targets.start_litellm(folder / "litellm", up_port, up_key,
