@@ -1,8 +1,8 @@
 """The data-policy stage: settle the request's data class and restrict routing to deployments
 whose data policy complies with every rule binding that class.
 
-The class is the key's own, else its team's, else the config default; a header may raise a key
-or team class, never lower it.
+The class is the stricter of the key's own and its team's, else the config default; a header may
+raise a key or team class, never lower it.
 
 Runs after the PII stage, which may have found PII and so raised the class to `sensitive`.
 """
@@ -41,13 +41,15 @@ class PolicyHook(BaseHook):
 
     def data_class(self, ctx: RequestContext, team: TeamSettings | None = None
                    ) -> tuple[DataClass, str]:
-        """The class and where it came from: the key's own, else its team's, else the config
-        default. A key's or team's class is a floor: the header may raise it, never lower it
-        (only the config default may be lowered). Detected PII makes any request `sensitive`."""
+        """The class and where it came from: the stricter of the key's own and its team's, else
+        the config default. Both are floors, as PII modes are: a team's admin sets a minimum no
+        key of the team can go below, and the header may raise a floor, never lower it (only the
+        config default may be lowered). Detected PII makes any request `sensitive`."""
         own = ctx.key.settings.data_class if ctx.key else None
         source = "key"
-        if own is None and team is not None:
-            own, source = team.data_class, "team"
+        team_class = team.data_class if team is not None else None
+        if team_class is not None and (own is None or higher(team_class, own) != own):
+            own, source = team_class, "team"
         cls, source = (own, source) if own is not None else (self._default, "default")
         values = ctx.headers.getlist(DATA_CLASS_HEADER)
         if values:

@@ -160,7 +160,10 @@ def team_hook(team_class: DataClass | None, *rules: PolicyRule,
 @pytest.mark.parametrize(("own", "team", "header", "expected", "source"), [
     (None, "sensitive", None, "sensitive", "team"),   # the team's class is the default
     (None, "public", None, "public", "team"),         # ...below the config default too
-    ("public", "sensitive", None, "public", "key"),   # key > team
+    ("public", "sensitive", None, "sensitive", "team"),  # the stricter of key and team
+    ("sensitive", "public", None, "sensitive", "key"),   # ...either way round
+    ("internal", "internal", None, "internal", "key"),   # a tie stays the key's
+    ("public", "internal", "public", "internal", "team"),  # a header cannot go under the team
     (None, None, None, "internal", "default"),        # team sets none: the config default
     (None, "internal", "sensitive", "sensitive", "header"),  # a header may raise it...
     (None, "sensitive", "public", "sensitive", "team"),      # ...never lower it
@@ -181,10 +184,11 @@ async def test_team_class_steers_routing_and_is_recorded() -> None:
     assert c.target_filter(target("a", dataclasses.replace(CLOUD, trains_on_data=True))) \
         == "no-training"
     assert c.policy_decisions[0] == "class=sensitive from team; rules=no-training"
-    # A key with its own class is not the team's to decide; a key of no team reads nothing.
+    # A key's own lower class cannot undercut its team's floor; a key of no team reads nothing.
     own = team_ctx("public")
     await h.before(own, REQ)
-    assert own.data_class == "public" and own.target_filter is None
+    assert own.data_class == "sensitive" and own.target_filter is not None
+    assert own.policy_decisions[0] == "class=sensitive from team; rules=no-training"
     reads = store.reads
     teamless = team_ctx(None, team=None)
     await h.before_embeddings(teamless, EmbeddingRequest(model="m", input="x"))
