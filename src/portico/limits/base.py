@@ -183,6 +183,11 @@ class Limiter(Protocol):
     async def reserve(self, rules: Sequence[LimitRule], amounts: Amounts, *,
                       now: float | None = None) -> Reservation | Denied: ...
 
+    async def reserve_groups(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]], *,
+                             now: float | None = None) -> Sequence[Reservation] | Denied:
+        """Several (rules, amounts) at once, all-or-nothing across every group (one round trip
+        on a shared store); one reservation per group, each settled on its own."""
+
     async def usage(self, rule: LimitRule, *, now: float | None = None) -> float:
         """Utilisation of `rule` in 0..1."""
 

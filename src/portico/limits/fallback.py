@@ -81,20 +81,36 @@ class FallbackLimiter:
 
     async def reserve(self, rules: Sequence[LimitRule], amounts: Amounts, *,
                       now: float | None = None) -> Reservation | Denied:
+        result = await self.reserve_groups(((rules, amounts),), now=now)
+        return result if isinstance(result, Denied) else result[0]
+
+    async def reserve_groups(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]], *,
+                             now: float | None = None) -> Sequence[Reservation] | Denied:
         if not self.degraded:
             try:
-                result = await self._primary.reserve(rules, amounts, now=now)
+                if len(groups) == 1:   # the plain call, which every Limiter has always had
+                    one = await self._primary.reserve(*groups[0], now=now)
+                    result: Sequence[Reservation] | Denied = one if isinstance(one, Denied) \
+                        else [one]
+                else:
+                    result = await self._primary.reserve_groups(groups, now=now)
             except LimiterUnavailable as exc:
                 self._mark_down(exc)
             else:
-                return result if isinstance(result, Denied) else _Guarded(result)
-        local: list[LimitRule] = []
-        for rule in rules:
-            if rule.key.kind is not LimitKind.BUDGET:
-                local.append(rule.scaled(self.share))
-            elif not self.budget_fail_open:
-                return Denied(rule.key, self._retry_after, DenyReason.UNAVAILABLE)
-        return await self._fallback.reserve(local, amounts, now=now)
+                return result if isinstance(result, Denied) else [_Guarded(r) for r in result]
+        local: list[tuple[Sequence[LimitRule], Amounts]] = []
+        for rules, amounts in groups:
+            scaled: list[LimitRule] = []
+            for rule in rules:
+                if rule.key.kind is not LimitKind.BUDGET:
+                    scaled.append(rule.scaled(self.share))
+                elif not self.budget_fail_open:
+                    return Denied(rule.key, self._retry_after, DenyReason.UNAVAILABLE)
+            local.append((scaled, amounts))
+        if len(local) == 1:
+            one = await self._fallback.reserve(*local[0], now=now)
+            return one if isinstance(one, Denied) else [one]
+        return await self._fallback.reserve_groups(local, now=now)
 
     async def usage(self, rule: LimitRule, *, now: float | None = None) -> float:
         if not self.degraded:

@@ -46,21 +46,28 @@ class MemoryLimiter:
 
     async def reserve(self, rules: Sequence[LimitRule], amounts: Amounts, *,
                       now: float | None = None) -> HeldReservation | Denied:
+        result = await self.reserve_groups(((rules, amounts),), now=now)
+        return result if isinstance(result, Denied) else result[0]
+
+    async def reserve_groups(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]], *,
+                             now: float | None = None) -> Sequence[HeldReservation] | Denied:
         t = self._clock() if now is None else now
         if t >= self._next_prune:
             self._prune(t)
-        entries = plan(self._prefix, rules, amounts, t)
+        planned = [plan(self._prefix, rules, amounts, t) for rules, amounts in groups]
         denials = None
-        for e in entries:
-            d = self._check(e, t)
-            if d is not None:
-                denials = [d] if denials is None else [*denials, d]
+        for entries in planned:
+            for e in entries:
+                d = self._check(e, t)
+                if d is not None:
+                    denials = [d] if denials is None else [*denials, d]
         if denials is not None:
             return worst(denials)
         member = f"m{next(self._ids)}"
-        for e in entries:
-            self._charge(e, member, t)
-        return HeldReservation(entries, member, self._apply, self._clock)
+        for entries in planned:
+            for e in entries:
+                self._charge(e, member, t)
+        return [HeldReservation(entries, member, self._apply, self._clock) for entries in planned]
 
     async def usage(self, rule: LimitRule, *, now: float | None = None) -> float:
         t = self._clock() if now is None else now

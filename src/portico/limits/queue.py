@@ -93,16 +93,27 @@ class PriorityGate:
                       priority: Priority = Priority.NORMAL, *,
                       max_wait: float | None = None) -> Reservation | Denied:
         """A reservation, or the last denial once `max_wait` seconds have passed."""
-        deadline = self._clock() + (self.max_wait if max_wait is None else max_wait)
-        waiter = _Waiter(priority, next(self._seq))
+        result = await self.acquire_with(rules, amounts, None, priority, max_wait=max_wait)
+        return result if isinstance(result, Denied) else result[0]
+
+    async def acquire_with(self, rules: Sequence[LimitRule], amounts: Amounts,
+                           also: tuple[Sequence[LimitRule], Amounts] | None,
+                           priority: Priority = Priority.NORMAL, *,
+                           max_wait: float | None = None) -> Sequence[Reservation] | Denied:
+        """As `acquire`, reserving `also` (another scope's rules, e.g. the client's inbound
+        limits) in the same atomic call: one reservation per group, or the last denial. Only
+        `rules` count for holding low priority back."""
+        groups = [(rules, amounts)] if also is None else [(rules, amounts), also]
         if not self._waiters:
             # Nobody is queued: try at once, concurrently with other such tries (each is atomic
             # in the limiter). Serialising every admission behind the head cost a wake-up,
             # two futures and a timer per request; the queue now orders only requests that
             # met a denial (or arrived while one was waiting), in arrival order.
-            first = await self._try(rules, amounts, priority)
+            first = await self._try(groups, priority)
             if not isinstance(first, Denied):
-                return _GateReservation(first, self)
+                return first
+        deadline = self._clock() + (self.max_wait if max_wait is None else max_wait)
+        waiter = _Waiter(priority, next(self._seq))
         self._waiters.append(waiter)
         last: Denied | None = None
         try:
@@ -110,9 +121,9 @@ class PriorityGate:
                 waiter.event.clear()  # before trying, so a wake during the attempt is kept
                 timer: float | None = None
                 if min(self._waiters) is waiter:
-                    result = await self._try(rules, amounts, priority)
+                    result = await self._try(groups, priority)
                     if not isinstance(result, Denied):
-                        return _GateReservation(result, self)
+                        return result
                     last, timer = result, result.retry_after
                 remaining = deadline - self._clock()
                 if remaining <= 0:
@@ -123,15 +134,21 @@ class PriorityGate:
             self._waiters.remove(waiter)
             self.wake()
 
-    async def _try(self, rules: Sequence[LimitRule], amounts: Amounts,
-                   priority: Priority) -> Reservation | Denied:
+    async def _try(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]],
+                   priority: Priority) -> Sequence[Reservation] | Denied:
         if priority is Priority.LOW:
-            for rule in rules:
+            for rule in groups[0][0]:
                 if rule.key.kind is LimitKind.BUDGET:
                     continue
                 if await self._limiter.usage(rule) >= self.low_threshold:
                     return Denied(rule.key, self._recheck)
-        return await self._limiter.reserve(rules, amounts)
+        if len(groups) == 1:
+            one = await self._limiter.reserve(*groups[0])
+            return one if isinstance(one, Denied) else [_GateReservation(one, self)]
+        result = await self._limiter.reserve_groups(groups)
+        if isinstance(result, Denied):
+            return result
+        return [_GateReservation(r, self) for r in result]
 
     async def _wait(self, event: asyncio.Event, timeout: float) -> None:
         woken = asyncio.ensure_future(event.wait())

@@ -1,24 +1,24 @@
 """Shared limiter on Redis: one Lua call per reserve checks and charges every rule atomically.
 
 Time comes from the caller's clock (never Redis TIME) so tests can drive it; every call is bounded
-by a short timeout and Redis failures surface as `LimiterUnavailable`.
+by a short timeout and Redis failures surface as `LimiterUnavailable`. Settles are posted on the
+pipelined connection without waiting (see `_redis_pipe`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import itertools
+import logging
 import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import redis.asyncio as redis_asyncio
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError
-
 from portico.limits import _lua
 from portico.limits._plan import BUDGET_GRACE_SECONDS, Entry, entry_for, kind_code, plan
+from portico.limits._redis_pipe import RedisPipe, Reply, ReplyError, pack
 from portico.limits._reservation import HeldReservation
 from portico.limits.base import (
     Amounts,
@@ -28,6 +28,8 @@ from portico.limits.base import (
     LimiterUnavailable,
     LimitRule,
 )
+
+log = logging.getLogger("portico.limits.redis")
 
 
 def _extra(e: Entry, now: float) -> float:
@@ -44,8 +46,8 @@ def _extra(e: Entry, now: float) -> float:
 
 
 def _pack(command: bytes, script: bytes, keys: list[str], args: list[str]) -> bytes:
-    """One EVALSHA/EVAL as RESP bytes, built in one join (redis-py's per-argument
-    `pack_command` and encoder cost ~1 µs per argument; a reserve has ~35)."""
+    """One EVALSHA/EVAL as RESP bytes, built in one join (a generic per-argument packer costs
+    ~1 µs per argument; a reserve has ~35)."""
     count = b"%d" % len(keys)
     head = b"*%d\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
         3 + len(keys) + len(args), len(command), command, len(script), script,
@@ -63,82 +65,108 @@ def _args(e: Entry, amount: float, fifth: float, now: float) -> list[str]:
 
 
 class RedisLimiter:
-    """The `Limiter` on a redis.asyncio client; keys live under `prefix`."""
+    """The `Limiter` on one pipelined Redis connection; keys live under `prefix`.
 
-    def __init__(self, client: redis_asyncio.Redis, *, prefix: str, timeout: float = 0.05,
+    Reserves wait for their reply (one round trip); settles and releases are posted and not
+    waited for, so they cost the request no round trip. They still reach Redis in order before
+    any later call of this process; one lost with the connection leaves its lease to expire by
+    TTL and its tokens charged at the reservation, as a settle lost to a dead Redis always did.
+    """
+
+    def __init__(self, pipe: RedisPipe, *, prefix: str, timeout: float = 0.05,
                  clock: Clock = time.time) -> None:
-        self._client = client
+        self._pipe = pipe
         self._prefix = prefix
         self.timeout = timeout
         self._clock = clock
-        self._reserve = client.register_script(_lua.RESERVE)
-        self._finish = client.register_script(_lua.FINISH)
-        self._usage = client.register_script(_lua.USAGE)
+        # Lease members: unique per process (random) and per reservation (a counter), cheaper
+        # than a uuid4 per request.
+        self._node = uuid.uuid4().hex[:16]
+        self._ids = itertools.count(1)
+        self._scripts = {name: (hashlib.sha1(body.encode()).hexdigest().encode(),  # noqa: S324
+                                body.encode())
+                         for name, body in (("reserve", _lua.RESERVE), ("finish", _lua.FINISH),
+                                            ("usage", _lua.USAGE))}
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str, timeout_ms: int = 50,
-                 clock: Clock = time.time, max_connections: int = 256) -> RedisLimiter:
-        """A client with short socket timeouts and no retries: a dead Redis fails in ~timeout."""
+                 clock: Clock = time.time) -> RedisLimiter:
+        """A dead Redis fails a call in about 3 x `timeout_ms` (connect, or the reply)."""
         timeout = timeout_ms / 1000
-        # No client-side socket_timeout: with one, every socket write runs in a `wait_for`
-        # task. Reads are bounded per call in `_eval`, the whole call by `_call`.
-        client = redis_asyncio.Redis.from_url(
-            url, socket_timeout=None, socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0), max_connections=max_connections)
-        return cls(client, prefix=prefix, timeout=timeout, clock=clock)
+        loads = tuple(pack(b"SCRIPT", b"LOAD", body.encode())
+                      for body in (_lua.RESERVE, _lua.FINISH, _lua.USAGE))
+        return cls(RedisPipe(url, connect_timeout=timeout, preamble=loads), prefix=prefix,
+                   timeout=timeout, clock=clock)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        """Sends what is still queued (settles) and waits briefly for it, then closes."""
+        await self._pipe.aclose()
 
-    async def _call(self, script: Any, keys: list[str], args: list[str]) -> Any:
-        # Two socket round trips at most (EVALSHA, then EVAL after NOSCRIPT), plus a connect.
+    async def _call(self, script: str, keys: list[str], args: list[str]) -> Any:
+        sha, body = self._scripts[script]
         try:
             async with asyncio.timeout(self.timeout * 3):
-                return await self._eval(script, keys, args)
-        except (RedisError, OSError, TimeoutError) as exc:
+                try:
+                    return await self._pipe.call(_pack(b"EVALSHA", sha, keys, args))
+                except ReplyError as exc:
+                    if not exc.noscript:
+                        raise
+                    # Redis restarted or flushed its script cache: EVAL loads it again.
+                    return await self._pipe.call(_pack(b"EVAL", body, keys, args))
+        except TimeoutError as exc:
+            self._pipe.reset()   # replies come back in order: one overdue blocks the rest
+            raise LimiterUnavailable("redis limiter unavailable: TimeoutError") from exc
+        except (ReplyError, OSError) as exc:
             raise LimiterUnavailable(f"redis limiter unavailable: {type(exc).__name__}") from exc
 
-    async def _eval(self, script: Any, keys: list[str], args: list[str]) -> Any:
-        """EVALSHA on a pooled connection with pre-packed bytes: the client's generic command
-        path (retry wrapper, per-argument packing, a `wait_for` task per socket write) was
-        most of the limiter's cost per request."""
-        pool = self._client.connection_pool
-        conn = await pool.get_connection()  # type: ignore[no-untyped-call]  # unannotated upstream
-        try:
-            try:
-                await conn.send_packed_command(
-                    _pack(b"EVALSHA", script.sha.encode(), keys, args), check_health=False)
-                return await conn.read_response(timeout=self.timeout)
-            except NoScriptError:
-                # The reply was read whole, so the connection is clean for the EVAL.
-                await conn.send_packed_command(
-                    _pack(b"EVAL", script.script.encode(), keys, args), check_health=False)
-                return await conn.read_response(timeout=self.timeout)
-        except BaseException:
-            # A cancelled or failed exchange may leave a reply in flight: never reuse it.
-            await conn.disconnect(nowait=True)
-            raise
-        finally:
-            await pool.release(conn)
+    def _post(self, script: str, keys: list[str], args: list[str]) -> None:
+        """Fire-and-forget; NOSCRIPT is retried once as EVAL, other failures are logged."""
+        sha, body = self._scripts[script]
+
+        def after_eval(fut: asyncio.Future[Reply]) -> None:
+            if fut.cancelled():
+                return
+            exc = fut.exception()
+            result = fut.result() if exc is None else None
+            if isinstance(exc, OSError) or isinstance(result, ReplyError):
+                log.warning("limiter %s lost (%s); leases expire by TTL", script,
+                            exc or result)
+
+        def after_evalsha(fut: asyncio.Future[Reply]) -> None:
+            if not fut.cancelled() and fut.exception() is None:
+                result = fut.result()
+                if isinstance(result, ReplyError) and result.noscript:
+                    self._pipe.post(_pack(b"EVAL", body, keys, args), after_eval)
+                    return
+            after_eval(fut)
+
+        self._pipe.post(_pack(b"EVALSHA", sha, keys, args), after_evalsha)
 
     async def reserve(self, rules: Sequence[LimitRule], amounts: Amounts, *,
                       now: float | None = None) -> HeldReservation | Denied:
+        result = await self.reserve_groups(((rules, amounts),), now=now)
+        return result if isinstance(result, Denied) else result[0]
+
+    async def reserve_groups(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]], *,
+                             now: float | None = None) -> Sequence[HeldReservation] | Denied:
+        """Every group's entries in one RESERVE script: one round trip, all-or-nothing."""
         t = self._clock() if now is None else now
-        entries = plan(self._prefix, rules, amounts, t)
-        member = uuid.uuid4().hex
+        planned = [plan(self._prefix, rules, amounts, t) for rules, amounts in groups]
+        entries = [e for group in planned for e in group]
+        member = f"{self._node}{next(self._ids):x}"
         keys: list[str] = []
         args = [repr(t), member, str(len(entries))]
         for e in entries:
             keys += [e.key, e.prev_key]
             args += _args(e, e.amount, e.mark, t)
         if entries:
-            result = await self._call(self._reserve, keys, args)
+            result = await self._call("reserve", keys, args)
             if int(result[0]) == 0:
                 e = entries[int(result[1]) - 1]
                 never = result[3] in (b"x", "x")
                 reason = DenyReason.EXCEEDS_CAPACITY if never else DenyReason.CAPACITY
                 return Denied(e.rule.key, float(result[2]), reason)
-        return HeldReservation(entries, member, self._apply, self._clock)
+        return [HeldReservation(group, member, self._apply, self._clock) for group in planned]
 
     async def _apply(self, entries: Sequence[Entry], refunds: Sequence[int], member: str,
                      t: float) -> None:
@@ -149,11 +177,11 @@ class RedisLimiter:
             keys += [e.key, second]
             args += _args(e, refund, e.amount, t)
         if entries:
-            await self._call(self._finish, keys, args)
+            self._post("finish", keys, args)
 
     async def _used(self, rule: LimitRule, t: float, remaining: str) -> float:
         e = entry_for(self._prefix, rule, 0, t)
-        result = await self._call(self._usage, [e.key, e.prev_key],
+        result = await self._call("usage", [e.key, e.prev_key],
                                   [repr(t), remaining, "1", *_args(e, 0, e.mark, t)])
         return float(result)
 

@@ -78,6 +78,10 @@ class _Switch:
                       now: float | None = None) -> Reservation | Denied:
         return await (self.gone if self.down else self.up).reserve(rules, amounts, now=now)
 
+    async def reserve_groups(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]], *,
+                             now: float | None = None) -> Sequence[Reservation] | Denied:
+        return await (self.gone if self.down else self.up).reserve_groups(groups, now=now)
+
     async def usage(self, rule: LimitRule, *, now: float | None = None) -> float:
         return await (self.gone if self.down else self.up).usage(rule, now=now)
 
@@ -126,6 +130,10 @@ async def test_lost_settle_is_swallowed(clock: FakeClock, prefix: str) -> None:
         async def reserve(self, rules: Sequence[LimitRule], amounts: Amounts, *,
                           now: float | None = None) -> Reservation | Denied:
             return Lost()
+
+        async def reserve_groups(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]],
+                                 *, now: float | None = None) -> Sequence[Reservation] | Denied:
+            return [Lost() for _ in groups]
 
     mem = MemoryLimiter(clock=clock)
     fb = FallbackLimiter(Primary(mem, mem), mem, share=1.0, clock=clock)
