@@ -27,24 +27,35 @@ async def append(conn: AsyncConnection, table: sa.Table, backend: Backend,
         # Held until commit: the tail read and the inserts below form one critical section.
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_ID})
     c = table.c
-    wanted = list({e.event_id: e for e in events}.values())
-    ids = [e.event_id for e in wanted]
-    present = set((await conn.execute(
-        sa.select(c.event_id).where(c.event_id.in_(ids)))).scalars().all())
+    wanted = unique(events)
+    present = set((await conn.execute(sa.select(c.event_id).where(
+        c.event_id.in_([e.event_id for e in wanted])))).scalars().all())
     fresh = [e for e in wanted if e.event_id not in present]
     if not fresh:
         return
     tail = (await conn.execute(
         sa.select(c.hash).order_by(c.seq.desc()).limit(1))).scalar_one_or_none()
+    # One executemany of plain tuples: the drivers run the rows one after another in list
+    # order, so seq follows the chain; one round trip instead of one per event (the per-row
+    # form was the journal's bottleneck: ~500 events/s under load, docs/benchmarks.md).
+    await conn.exec_driver_sql(insert.sql, chained(fresh, tail, insert))
+
+
+def unique(events: Sequence[AuditEvent]) -> list[AuditEvent]:
+    """The last event per event id, in first-seen order."""
+    return list({e.event_id: e for e in events}.values())
+
+
+def chained(fresh: Sequence[AuditEvent], tail: str | None,
+            insert: _codec.AuditInsert) -> list[tuple[object, ...]]:
+    """Insert parameters for `fresh`, each hashed onto the one before (the first onto the
+    table's last hash, or the genesis hash)."""
     prev = tail if tail is not None else _codec.GENESIS_HASH
     rows: list[tuple[object, ...]] = []
     for event in fresh:
         row, prev = insert.values(event, prev)
         rows.append(row)
-    # One executemany of plain tuples: the drivers run the rows one after another in list
-    # order, so seq follows the chain; one round trip instead of one per event (the per-row
-    # form was the journal's bottleneck: ~500 events/s under load, docs/benchmarks.md).
-    await conn.exec_driver_sql(insert.sql, rows)
+    return rows
 
 
 async def verify(conn: AsyncConnection, table: sa.Table) -> AuditVerification:

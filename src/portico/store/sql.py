@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from portico.errors import InvalidRequest
 from portico.store import _audit, _codec, _teams
-from portico.store._engine import READ_ONLY, Backend, make_engine
+from portico.store._engine import READ_ONLY, SQLITE_BUSY_TIMEOUT_MS, Backend, make_engine
 from portico.store._migrate import run_migrations
+from portico.store._sqlite_batch import SqliteBatchWriter
 from portico.store._tables import build_metadata
 from portico.store.base import (
     AuditVerification,
@@ -59,6 +60,13 @@ class SqlStore:
             insert(self._ledger).on_conflict_do_nothing(index_elements=["request_id"]),
             engine.dialect)
         self._audit_insert = _codec.AuditInsert(sa.insert(self._audit).inline(), engine.dialect)
+        # A SQLite file takes the journal's flushes on its own thread and connection (an
+        # in-memory database exists only on the engine's one connection).
+        self._batch: SqliteBatchWriter | None = None
+        if backend is Backend.SQLITE and not single_connection and engine.url.database:
+            self._batch = SqliteBatchWriter(engine.url.database, self._ledger_insert,
+                                            self._audit_insert, self._audit.name,
+                                            SQLITE_BUSY_TIMEOUT_MS / 1000)
 
     @property
     def backend(self) -> Backend:
@@ -101,6 +109,8 @@ class SqlStore:
         return True
 
     async def close(self) -> None:
+        if self._batch is not None:
+            await self._batch.close()
         await self._engine.dispose()
 
     # -- keys --------------------------------------------------------------------------------
@@ -179,6 +189,10 @@ class SqlStore:
         """Ledger rows and audit events in one transaction (the journal's flush): one
         BEGIN/COMMIT and one connection checkout per cycle instead of two."""
         if not rows and not events:
+            return
+        if self._batch is not None:
+            async with self._write_lock:   # in-process writers queue here, as in _write
+                await self._batch.write(rows, events)
             return
         async with self._write() as conn:
             if rows:
