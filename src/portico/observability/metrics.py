@@ -96,6 +96,12 @@ class Metrics:
                               ["model_group", "provider", "direction"], registry=r)
         self.http = Counter("portico_http_requests", "Requests on non-model routes",
                             ["route", "method", "status"], registry=r)
+        # Children per label tuple: `labels()` validates and locks on every call, which was
+        # ~1% of the hot path; label values come from closed sets, so these stay small.
+        self._request_children: dict[tuple[str, str, str, str], tuple[Counter, Histogram]] = {}
+        self._ttft_children: dict[tuple[str, str, str], Histogram] = {}
+        self._attempt_children: dict[tuple[str, str], Counter] = {}
+        self._token_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
 
     def watch(self, breakers: Callable[[], Iterable[tuple[str, str]]],
               journal_pending: Callable[[], int]) -> None:
@@ -115,16 +121,34 @@ class Metrics:
         group = self._group(ctx.model_requested)
         provider = self._provider(ctx.target.provider.name if ctx.target else None)
         status = str(ctx.http_status) if 100 <= ctx.http_status < 600 else OTHER
-        self.requests.labels(route, group, provider, status).inc()
-        self.latency.labels(route, group, provider, status).observe(max(0.0, now - ctx.started))
+        key = (route, group, provider, status)
+        pair = self._request_children.get(key)
+        if pair is None:
+            pair = self._request_children[key] = (self.requests.labels(*key),
+                                                  self.latency.labels(*key))
+        pair[0].inc()
+        pair[1].observe(max(0.0, now - ctx.started))
         if ctx.ttft_ms is not None:
-            self.ttft.labels(route, group, provider).observe(ctx.ttft_ms / 1000)
+            tkey = (route, group, provider)
+            ttft = self._ttft_children.get(tkey)
+            if ttft is None:
+                ttft = self._ttft_children[tkey] = self.ttft.labels(*tkey)
+            ttft.observe(ctx.ttft_ms / 1000)
         for row in ctx.attempts:
-            self.attempts.labels(self._provider(provider_of(row.deployment)),
-                                 attempt_outcome(row)).inc()
+            akey = (self._provider(provider_of(row.deployment)), attempt_outcome(row))
+            attempt = self._attempt_children.get(akey)
+            if attempt is None:
+                attempt = self._attempt_children[akey] = self.attempts.labels(*akey)
+            attempt.inc()
         if ctx.usage is not None:
-            self.tokens.labels(group, provider, "input").inc(ctx.usage.prompt_tokens)
-            self.tokens.labels(group, provider, "output").inc(ctx.usage.completion_tokens)
+            gkey = (group, provider)
+            tokens = self._token_children.get(gkey)
+            if tokens is None:
+                tokens = self._token_children[gkey] = (
+                    self.tokens.labels(group, provider, "input"),
+                    self.tokens.labels(group, provider, "output"))
+            tokens[0].inc(ctx.usage.prompt_tokens)
+            tokens[1].inc(ctx.usage.completion_tokens)
 
     def observe_http(self, route: str, method: str, status: int) -> None:
         """A request on a declared non-model route; `route` is the template, not the path."""
