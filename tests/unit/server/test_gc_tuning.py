@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -14,9 +15,11 @@ from portico.server import gc_tuning
 @pytest.fixture
 def restore_gc() -> Iterator[None]:
     before = gc.get_threshold()
+    switch = sys.getswitchinterval()
     yield
     gc.unfreeze()
     gc.set_threshold(*before)
+    sys.setswitchinterval(switch)
 
 
 async def test_tunes_after_lifespan_startup_only(restore_gc: None) -> None:
@@ -40,6 +43,7 @@ async def test_tunes_after_lifespan_startup_only(restore_gc: None) -> None:
     assert gc.get_threshold() == (gc_tuning.GEN0_THRESHOLD, gc_tuning.GEN1_THRESHOLD,
                                   gc_tuning.GEN2_THRESHOLD)
     assert gc.get_freeze_count() > 0
+    assert sys.getswitchinterval() == gc_tuning.SWITCH_INTERVAL_S
 
 
 async def test_http_passes_through_untouched(restore_gc: None) -> None:
