@@ -14,6 +14,16 @@ from portico.pipeline.teams import Team, TeamDirectory
 from portico.schema.response import Usage
 
 
+class InboundRateLimited(GatewayError):
+    """The client's own limit, met while admitting an upstream attempt (the combined admission
+    on Redis). The same 429 as `RateLimited`, deliberately not a subclass: the executor fails
+    over on `RateLimited`, and another key cannot lift the client's limit."""
+
+    status = 429
+    type = "rate_limit_error"
+    default_code = "rate_limit_exceeded"
+
+
 def denial_error(denied: Denied) -> GatewayError:
     if denied.reason is DenyReason.UNAVAILABLE:
         return GatewayUnavailable("the shared limit store is unreachable; retry shortly",

@@ -12,6 +12,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from portico.accounting.estimate import RequestEstimator
 from portico.accounting.prices import UsageCounts
@@ -109,6 +110,9 @@ class LimitedCapacity:
         self._defaults: dict[str, int] = {}
         self._tried: OrderedDict[str, set[str]] = OrderedDict()
         self._groups: dict[str, frozenset[str]] = {}
+        # Set by `CapacityStack` on a shared store: the hook whose reservations are deferred
+        # to the first upstream admission (see `InboundLimitsHook.defer`).
+        self.inbound: InboundLimitsHook | None = None
         self._budgets = {name: budget_rules(f"provider:{name}", b)
                          for name, b in config.limits.provider_budgets.items()}
         for name, provider in catalog.providers.items():
@@ -170,21 +174,65 @@ class LimitedCapacity:
                       req: ChatRequest | None) -> Lease:
         kc = self._keys.get(target.key_id)
         budget = await self._reserve_budget(ctx, target, req)
+        inbound = self.inbound.pending(ctx.request_id) if self.inbound is not None else None
         if kc is None:
+            if inbound is not None:
+                await self._admit_inbound_alone(ctx, inbound, budget)
             return budget or self._free
         amounts = self._amounts(ctx, kc, target, req)
         rules = kc.rules_for(batch=ctx.priority == "low")
         wait = self._config.limits.queue_max_wait_seconds if self._last_chance(ctx, target) \
             else 0.0
-        result = await kc.gate.acquire(rules, amounts, _PRIORITY[ctx.priority], max_wait=wait)
-        if isinstance(result, Denied):
-            if budget is not None:
-                await budget.release(None)
-            raise RateLimited(f"upstream key {target.key_id} has no capacity "
-                              f"({result.key.kind.value}); retry later",
-                              code="upstream_capacity", retry_after=result.retry_after)
+        priority = _PRIORITY[ctx.priority]
+        held: Reservation
+        if inbound is None:
+            result = await kc.gate.acquire(rules, amounts, priority, max_wait=wait)
+            if isinstance(result, Denied):
+                await self._refuse(target, result, budget)
+            held = result
+        else:
+            # The client's deferred inbound reservation rides along in the same atomic call:
+            # one round trip; an upstream key without room takes nothing from the client.
+            # An inbound denial is final at once (no queueing, no failover).
+            both = await kc.gate.acquire_with(rules, amounts, inbound, priority, max_wait=0.0)
+            if isinstance(both, Denied) and wait > 0 and not self._is_inbound(both, inbound):
+                both = await kc.gate.acquire_with(rules, amounts, inbound, priority,
+                                                  max_wait=wait)
+            if isinstance(both, Denied):
+                await self._refuse(target, both, budget, inbound)
+            held = both[0]
+            self._adopt(ctx, both[1])
         self._tried.pop(ctx.request_id, None)
-        return KeyLease(self, kc, result, amounts, budget)
+        return KeyLease(self, kc, held, amounts, budget)
+
+    @staticmethod
+    def _is_inbound(denied: Denied, inbound: tuple[list[LimitRule], Amounts]) -> bool:
+        return any(r.key == denied.key for r in inbound[0])
+
+    def _adopt(self, ctx: RequestContext, reservation: Reservation) -> None:
+        assert self.inbound is not None   # only called with a deferred inbound reservation
+        self.inbound.adopt(ctx.request_id, reservation)
+
+    async def _admit_inbound_alone(self, ctx: RequestContext,
+                                   inbound: tuple[list[LimitRule], Amounts],
+                                   budget: _BudgetLease | None) -> None:
+        """A key with no limits of its own: the deferred inbound reservation goes alone."""
+        result = await self._limiter.reserve(*inbound)
+        if isinstance(result, Denied):
+            await self._refuse(None, result, budget, inbound)
+        self._adopt(ctx, result)
+
+    async def _refuse(self, target: Target | None, denied: Denied, budget: _BudgetLease | None,
+                      inbound: tuple[list[LimitRule], Amounts] | None = None) -> NoReturn:
+        if budget is not None:
+            await budget.release(None)
+        if inbound is not None and self.inbound is not None and self._is_inbound(denied,
+                                                                                 inbound):
+            raise self.inbound.refused(denied)
+        key = target.key_id if target is not None else "?"
+        raise RateLimited(f"upstream key {key} has no capacity "
+                          f"({denied.key.kind.value}); retry later",
+                          code="upstream_capacity", retry_after=denied.retry_after)
 
     def _amounts(self, ctx: RequestContext, kc: KeyCapacity, target: Target,
                  req: ChatRequest | None) -> Amounts:
@@ -361,8 +409,14 @@ class CapacityStack:
         self.gate = LimitedCapacity(config, catalog, self.limiter, estimator, clock)
         self.overprompt = OverPromptHook(clock)
         lease = config.retry.deadline_seconds + 60
+        inbound = InboundLimitsHook(self.limiter, lc, self.estimate, lease_seconds=lease)
+        if self.redis is not None and self.gate.active:
+            # One Redis round trip per admission: inbound limits go out with the upstream
+            # key's. Only when the gateway uses this gate (it does whenever it is active).
+            inbound.defer = True
+            self.gate.inbound = inbound
         self.hooks: list[Hook] = [
-            InboundLimitsHook(self.limiter, lc, self.estimate, lease_seconds=lease),
+            inbound,
             BudgetHook(self.limiter, lc, self.worst_case),
             MaxTokensHook(self.default_for),
             self.overprompt,
