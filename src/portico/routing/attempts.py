@@ -70,16 +70,23 @@ class OpenedStream:
         self._stack = stack
 
     async def rest(self) -> AsyncIterator[ChatChunk]:
-        if not self._finished:
-            async for data in self._body:
-                for event in self._sse.feed(data):
-                    for chunk in self._decoder.feed(event):
-                        yield chunk
-            for event in self._sse.flush():
-                for chunk in self._decoder.feed(event):
-                    yield chunk
-            for chunk in self._decoder.finish():
+        async for batch in self.batches():
+            for chunk in batch:
                 yield chunk
+
+    async def batches(self) -> AsyncIterator[list[ChatChunk]]:
+        """The remainder, one list per upstream read (never empty): events that arrived
+        together can leave together."""
+        if not self._finished:
+            decoder = self._decoder
+            async for data in self._body:
+                out = [c for event in self._sse.feed(data) for c in decoder.feed(event)]
+                if out:
+                    yield out
+            tail = [c for event in self._sse.flush() for c in decoder.feed(event)]
+            tail.extend(decoder.finish())
+            if tail:
+                yield tail
         if not self._decoder.done:
             raise UpstreamBadResponse("the upstream ended the stream before it was complete",
                                       code="upstream_stream_interrupted")

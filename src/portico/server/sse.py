@@ -1,6 +1,7 @@
 """SSE on raw ASGI: headers sent once (possibly before the first token is known), one body
-message per event (flushed per event), keepalive comments while silent, prompt notice of a
-client disconnect, and the opt-in sentence buffer that coalesces deltas to sentence ends."""
+message per upstream read (the events that arrived together, flushed at once), keepalive
+comments while silent, prompt notice of a client disconnect, and the opt-in sentence buffer
+that coalesces deltas to sentence ends."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -140,12 +140,11 @@ class StreamRun:
     async def _pump(self, writer: SSEWriter, opened: OpenedStream) -> Outcome:
         ctx = self._ctx
         try:
-            for chunk in opened.first:
-                await self._deliver(writer, chunk)
-            async for chunk in opened.rest():
+            await self._deliver(writer, opened.first)
+            async for batch in opened.batches():
                 if self._cancelled:
                     break
-                await self._deliver(writer, chunk)
+                await self._deliver(writer, batch)
             if not self._cancelled:
                 tail = [c for f in self._filters for c in f.flush()]
                 held = self._buffer.flush() if self._buffer is not None else None
@@ -188,7 +187,24 @@ class StreamRun:
         return self._gw.render_error(err, self._ctx)
 
     # -- framing --------------------------------------------------------------------------
-    async def _deliver(self, writer: SSEWriter, chunk: ChatChunk) -> None:
+    async def _deliver(self, writer: SSEWriter, chunks: Sequence[ChatChunk]) -> None:
+        """Frame what one upstream read carried and send it in one write (the mock upstream's
+        22 events in one read cost 22 sends before). Past the cost ceiling, what was framed
+        before the exceeding chunk still goes out, then StreamCostExceeded."""
+        frames: list[bytes] = []
+        try:
+            for chunk in chunks:
+                self._frame_into(chunk, frames)
+        finally:
+            if frames:
+                data = frames[0] if len(frames) == 1 else b"".join(frames)
+                if self._buffer is None:
+                    await writer.event(data)
+                else:
+                    async with writer.lock:   # the ticker also sends held text
+                        await writer.event(data)
+
+    def _frame_into(self, chunk: ChatChunk, frames: list[bytes]) -> None:
         ctx = self._ctx
         if chunk.usage is not None and not chunk.choices:
             ctx.usage = chunk.usage
@@ -204,16 +220,10 @@ class StreamRun:
             if self._buffer is not None:
                 now = self._gw.clock.monotonic()
                 chunks = [out for c in chunks for out in self._buffer.push(c, now)]
-        if not chunks:
-            return
-        if len(chunks) == 1 and self._buffer is None:
-            await writer.event(self._encode(chunks[0]))
-        else:
-            async with writer.lock:
-                for c in chunks:
-                    await writer.event(self._encode(c))
+        for c in chunks:
+            frames.append(self._encode(c))
         limit = self._opts.max_cost_micros
-        if limit is not None and self._running_cost() > limit:
+        if chunks and limit is not None and self._running_cost() > limit:
             raise StreamCostExceeded(
                 f"the stream was ended because its cost passed the ceiling of "
                 f"{limit / 1_000_000:.6f} USD", param="x-portico-max-stream-cost")
