@@ -35,7 +35,8 @@ def cmd_run(args: argparse.Namespace) -> None:
                           else args.repetitions or 3,
                           postgres=not args.no_postgres, scaling=not args.no_scaling,
                           profile=not args.quick and not args.no_profile,
-                          variants=tuple(args.variants or ()))
+                          variants=tuple(args.variants or ()),
+                          baseline=Path(args.baseline_src) if args.baseline_src else None)
     data = runner.run(opts)
     data["machine"] = report.machine()
     data["litellm_version"] = targets.litellm_version() if args.with_litellm else "-"
@@ -104,6 +105,9 @@ def main() -> None:
     run.add_argument("--variants", nargs="*", choices=("pii-patterns", "pii-model", "no-limits"),
                      help="extra Portico endpoints: PII masking (patterns / spaCy model), "
                           "the SQLite pipeline without any limit (for comparison)")
+    run.add_argument("--baseline-src", default=None,
+                     help="a `src` directory (e.g. from `git archive REV src`) run as an extra "
+                          "SQLite endpoint, portico-sqlite-baseline, for a before/after A/B")
     run.set_defaults(func=cmd_run)
     soak = sub.add_parser("soak", help="steady rate, RSS and open fds over time")
     soak.add_argument("--seconds", type=int, default=600)

@@ -8,7 +8,8 @@ from typing import Any
 
 from bench.report import NAN, _med, aggregate, fmt, plot
 
-GATEWAYS = ("portico-sqlite", "portico-pg-redis", "portico-sqlite-nolimits",
+GATEWAYS = ("portico-sqlite", "portico-sqlite-baseline", "portico-pg-redis",
+            "portico-sqlite-nolimits",
             "portico-pii-patterns", "portico-pii-model", "litellm")
 HOW = """\
 ## How it was measured

@@ -48,6 +48,7 @@ class Options:
     scaling: bool = True
     profile: bool = True
     variants: tuple[str, ...] = ()     # extra endpoints: pii-patterns, pii-model, no-limits
+    baseline: Path | None = None       # a `src` tree run as portico-sqlite-baseline (A/B)
 
     @property
     def warmup(self) -> float:
@@ -90,6 +91,9 @@ async def _start_endpoints(folder: Path, up_port: int, up_key: str, opts: Option
     if opts.postgres:
         eps.append(targets.start_portico("portico-pg-redis", folder / "pg", up_port, up_key,
                                          cpus=GATEWAY_CPUS, backend="postgres"))
+    if opts.baseline is not None:
+        eps.append(targets.start_portico("portico-sqlite-baseline", folder / "base", up_port,
+                                         up_key, cpus=GATEWAY_CPUS, source=opts.baseline))
     if "no-limits" in opts.variants:
         eps.append(targets.start_portico("portico-sqlite-nolimits", folder / "nolim", up_port,
                                          up_key, cpus=GATEWAY_CPUS, limits=False))

@@ -129,9 +129,11 @@ def mint_key(port: int, master: str, name: str, settings: dict[str, int] | None)
 
 def start_portico(name: str, folder: Path, upstream_port: int, upstream_key: str, *,
                   cpus: str, backend: str = "sqlite", workers: int = 1, extra: str = "",
-                  limits: bool = True) -> Endpoint:
+                  limits: bool = True, source: Path | None = None) -> Endpoint:
     """`backend` is "sqlite" or "postgres" (PostgreSQL store plus Redis for the limits).
-    `limits=False` drops every limit (the pipeline without the limiter, for comparison)."""
+    `limits=False` drops every limit (the pipeline without the limiter, for comparison).
+    `source`: a `src` directory to run instead of the installed tree (a before/after A/B in
+    one run: PYTHONPATH wins over the editable install)."""
     folder.mkdir(parents=True, exist_ok=True)
     master = "sk-master-" + secrets.token_urlsafe(16)
     port = free_port()
@@ -146,8 +148,10 @@ def start_portico(name: str, folder: Path, upstream_port: int, upstream_key: str
     argv = [str(PORTICO), "serve", "--config", str(config)]
     if workers > 1:
         argv += ["--workers", str(workers)]
-    child = spawn(name, argv, cpus, _env(upstream_key, master), port, master,
-                  folder / "serve.log")
+    env = _env(upstream_key, master)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    child = spawn(name, argv, cpus, env, port, master, folder / "serve.log")
     try:
         token = mint_key(port, master, "bench", KEY_SETTINGS if limits else None)
     except (RuntimeError, OSError):
