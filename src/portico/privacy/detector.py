@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -74,7 +74,7 @@ class PiiDetector:
         disable_network_lookups()
         # Imported here so that the environment is set before Presidio imports tldextract.
         import spacy.util
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
         from presidio_analyzer.nlp_engine import NlpEngineProvider, SpacyNlpEngine
         from presidio_analyzer.predefined_recognizers import SpacyRecognizer
         from spacy.pipeline import Lemmatizer
@@ -83,6 +83,7 @@ class PiiDetector:
         from portico.privacy.recognizers import structured_recognizers
 
         self._structured = structured_recognizers(self.config.phone_regions)
+        self._patterns: list[EntityRecognizer] = list(self._structured)
         self._entities = [e.value for e in EntityType if e in self.config.entities]
         self._lexicon: Lexicon | None = None
         if not self.config.use_model:
@@ -122,12 +123,14 @@ class PiiDetector:
         self._nlp_engine = nlp_engine
         self._nlp = language
         self._stop_words = frozenset(language.Defaults.stop_words)
+        # The model's spans score `default_score`; a pattern or region span above it always wins
+        # an overlap, so the model need not look inside one (see `model_artifacts`).
+        self._model_score = float(nlp_engine.ner_model_configuration.default_score or 0.0)
+        self._patterns = [*self._structured, RegionRecognizer(self._lexicon)]
         registry = RecognizerRegistry(
             recognizers=[
                 SpacyRecognizer(supported_entities=sorted(set(_MODEL_LABELS.values()))),
-                RegionRecognizer(self._lexicon),
                 NamePairRecognizer(self._lexicon),
-                *self._structured,
             ],
             supported_languages=[_LANGUAGE],
         )
@@ -139,17 +142,24 @@ class PiiDetector:
         """Non-overlapping entities on overlap the higher score, then longer, wins."""
         if not text.strip():
             return []
-        if self._analyzer is not None:
-            raw = self._analyzer.analyze(
-                text=text, language=_LANGUAGE, entities=self._entities,
-                score_threshold=self.config.score_threshold,
-                nlp_artifacts=self.model_artifacts(text),
-            )
-        else:
-            raw = [
-                r for rec in self._structured for r in rec.analyze(text, self._entities, None)  # type: ignore[arg-type]  # ours ignore the NLP artifacts
-                if r.score >= self.config.score_threshold
-            ]
+        threshold = self.config.score_threshold
+        patterns = self._kept(text, [
+            r for rec in self._patterns for r in rec.analyze(text, self._entities, None)  # type: ignore[arg-type]  # ours ignore the NLP artifacts
+            if r.score >= threshold
+        ])
+        if self._analyzer is None:
+            return _resolve_overlaps(patterns)
+        claims = [
+            (e.start, e.end)
+            for e in _resolve_overlaps([e for e in patterns if e.score > self._model_score])
+        ]
+        raw = self._analyzer.analyze(
+            text=text, language=_LANGUAGE, entities=self._entities, score_threshold=threshold,
+            nlp_artifacts=self.model_artifacts(text, claims=claims),
+        )
+        return _resolve_overlaps(patterns + self._kept(text, raw))
+
+    def _kept(self, text: str, raw: list[RecognizerResult]) -> list[Entity]:
         found: list[Entity] = []
         for r in raw:
             kind = EntityType(r.entity_type)
@@ -166,15 +176,17 @@ class PiiDetector:
                     continue
                 kind = checked
             found.append(Entity(kind, start, end, float(r.score)))
-        return _resolve_overlaps(found)
+        return found
 
-
-    def model_artifacts(self, text: str, *, whole: bool = False) -> NlpArtifacts:
+    def model_artifacts(
+        self, text: str, *, whole: bool = False, claims: Sequence[tuple[int, int]] = ()
+    ) -> NlpArtifacts:
         """Run the NER only where a kept name or place can be, in one batch; offsets are `text`'s.
 
         The second opinion drops every model span without a capital letter, with a digit or an
-        acronym, and a lone sentence-initial common word, so only windows of context around the
-        other capitalised tokens go through the model (`whole=True`: the full text, as a reference).
+        acronym, and a lone sentence-initial common word, and a model span overlapping one of
+        `claims` (sorted, disjoint spans that outrank it) loses; so only windows of context around
+        the other capitalised tokens go through the model (`whole=True`: all of it, as reference).
         """
         from presidio_analyzer.nlp_engine import NlpArtifacts
         from spacy.tokens import Span
@@ -182,7 +194,7 @@ class PiiDetector:
         assert self._lexicon is not None
         doc = self._nlp.make_doc(text)
         lexicon, stop_words = self._lexicon, self._stop_words
-        windows = [(0, len(doc))] if whole else _model_windows(doc, lexicon, stop_words)
+        windows = [(0, len(doc))] if whole else _model_windows(doc, lexicon, stop_words, claims)
         parts = [_sub_doc(doc, a, b) if (a, b) != (0, len(doc)) else doc for a, b in windows]
         previous = self._blas_threads(1) if self._blas_threads is not None else None
         try:
@@ -279,11 +291,15 @@ def _use_numpy_gemm(nlp: Language) -> None:
 
 
 def _model_windows(
-    doc: Doc, lexicon: Lexicon, stop_words: frozenset[str]
+    doc: Doc,
+    lexicon: Lexicon,
+    stop_words: frozenset[str],
+    claims: Sequence[tuple[int, int]] = (),
 ) -> list[tuple[int, int]]:
     """Token ranges, merged where they touch, of `_CONTEXT` tokens around possible name parts."""
     windows: list[tuple[int, int]] = []
     text = doc.text
+    claim = 0
     for tok in doc:
         word = tok.text
         if len(word) < 2 or word.islower() or not any(ch.isupper() for ch in word):
@@ -296,6 +312,12 @@ def _model_windows(
             word.lower() in stop_words or lexicon.is_word(word, lexicon.common)
         ):
             continue
+        while claim < len(claims) and claims[claim][1] <= tok.idx:
+            claim += 1
+        if claim < len(claims) and claims[claim][0] <= tok.idx and (
+            tok.idx + len(word) <= claims[claim][1]
+        ):
+            continue    # any model span with this token overlaps a span that outranks it
         start, end = max(0, tok.i - _CONTEXT), min(len(doc), tok.i + 1 + _CONTEXT)
         if windows and start <= windows[-1][1]:
             windows[-1] = (windows[-1][0], end)
