@@ -76,7 +76,8 @@ class FallbackLimiter:
         return self._clock() < self._down_until
 
     def _mark_down(self, exc: LimiterUnavailable) -> None:
-        _log.warning("limiter primary unavailable, serving local shares: %s", exc.message)
+        if not self.degraded:   # once per outage: every call in flight fails together
+            _log.warning("limiter primary unavailable, serving local shares: %s", exc.message)
         self._down_until = self._clock() + self._retry_after
 
     async def reserve(self, rules: Sequence[LimitRule], amounts: Amounts, *,
