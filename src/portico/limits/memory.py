@@ -10,7 +10,7 @@ import itertools
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from portico.limits._plan import (
     CONCURRENCY_RETRY_HINT,
@@ -31,6 +31,34 @@ class _Bucket:
     full_at: float = 0.0  # when it refills completely (then the entry can be dropped)
 
 
+@dataclass(slots=True)
+class _Slots:
+    """The leases on one concurrency key, with their running total: a check costs O(1), not a
+    scan of every holder (expired leases are dropped when the earliest expiry has passed)."""
+
+    members: dict[str, tuple[float, int]] = field(default_factory=dict)
+    held: int = 0
+    next_expiry: float = math.inf
+
+    def count(self, t: float) -> int:
+        if t >= self.next_expiry:
+            for member in [m for m, (exp, _) in self.members.items() if exp <= t]:
+                del self.members[member]
+            self.held = sum(n for _, n in self.members.values())
+            self.next_expiry = min((exp for exp, _ in self.members.values()), default=math.inf)
+        return self.held
+
+    def add(self, member: str, expires: float, n: int) -> None:
+        self.members[member] = (expires, n)
+        self.held += n
+        self.next_expiry = min(self.next_expiry, expires)
+
+    def remove(self, member: str) -> None:
+        found = self.members.pop(member, None)
+        if found is not None:
+            self.held -= found[1]
+
+
 class MemoryLimiter:
     """Token buckets, sliding windows, leased concurrency slots and budget counters in memory."""
 
@@ -40,7 +68,7 @@ class MemoryLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._counters: dict[str, int] = {}
         self._counter_expiry: dict[str, float] = {}
-        self._leases: dict[str, dict[str, tuple[float, int]]] = {}
+        self._leases: dict[str, _Slots] = {}
         self._ids = itertools.count(1)
         self._next_prune = 0.0
 
@@ -132,10 +160,8 @@ class MemoryLimiter:
         return prev * (1 - elapsed / e.rule.window_seconds) + self._counters.get(e.key, 0)
 
     def _held(self, key: str, t: float) -> int:
-        leases = self._leases.get(key, {})
-        for member in [m for m, (exp, _) in leases.items() if exp <= t]:
-            del leases[member]
-        return sum(n for _, n in leases.values())
+        slots = self._leases.get(key)
+        return 0 if slots is None else slots.count(t)
 
     def _add(self, key: str, delta: int, expires: float) -> None:
         self._counters[key] = self._counters.get(key, 0) + delta
@@ -176,7 +202,10 @@ class MemoryLimiter:
             case 2:
                 self._add(e.key, e.amount, e.mark + 2 * e.rule.window_seconds)
             case 3:
-                self._leases.setdefault(e.key, {})[member] = (t + e.rule.lease_seconds, e.amount)
+                slots = self._leases.get(e.key)
+                if slots is None:
+                    slots = self._leases[e.key] = _Slots()
+                slots.add(member, t + e.rule.lease_seconds, e.amount)
             case _:
                 self._add(e.key, e.amount, e.mark)
 
@@ -195,7 +224,9 @@ class MemoryLimiter:
                         cur = entry_for(self._prefix, e.rule, 0, t)
                         self._add(cur.key, -refund, cur.mark + 2 * e.rule.window_seconds)
                 case 3:
-                    self._leases.get(e.key, {}).pop(member, None)
+                    slots = self._leases.get(e.key)
+                    if slots is not None:
+                        slots.remove(member)
                 case _:
                     if e.key in self._counters:
                         self._counters[e.key] -= refund

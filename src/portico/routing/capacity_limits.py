@@ -268,6 +268,8 @@ class LimitedCapacity:
                 return True
             candidates = frozenset(t.key_id for d in group.deployments for t in d.targets)
             self._groups[ctx.model_requested] = candidates
+        if len(candidates) == 1 and target.key_id in candidates:
+            return True   # the group's only key: nothing else to try first
         tried = self._tried.get(ctx.request_id)
         if tried is None:
             tried = self._tried[ctx.request_id] = set()
