@@ -3,7 +3,11 @@ on a dedicated thread with a plain sqlite3 connection.
 
 Through the async engine a flush took ~20 thread round trips (checkout, BEGIN, each statement,
 cursor fetch and close, COMMIT, reset) plus the audit hashing, all driven from the event loop;
-here the loop only awaits one future. sqlite3 releases the GIL while SQLite runs.
+here the loop only awaits one future. Rows go in multi-row INSERTs, not executemany: sqlite3
+releases the GIL around every step, and with a busy event loop each re-acquire waits up to a
+switch interval (a GIL convoy: one row per interval); one statement per few hundred rows
+releases it a few times per flush. SQLite inserts a VALUES list in order, so seq still follows
+the audit chain.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from portico.store.records import AuditEvent, LedgerRow
 
 # Audit ids per `IN (...)` lookup: under SQLite's historical 999-variable limit.
 _IDS_PER_QUERY = 900
+_ROWS_PER_STATEMENT = 400
 
 
 class SqliteBatchWriter:
@@ -31,6 +36,8 @@ class SqliteBatchWriter:
         self._audit = audit
         self._timeout = busy_timeout_s
         self._conn: sqlite3.Connection | None = None
+        self._max_vars = 999
+        self._multi: dict[tuple[str, int], str] = {}
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portico-sqlite")
 
     async def write(self, rows: Sequence[LedgerRow], events: Sequence[AuditEvent]) -> None:
@@ -49,6 +56,7 @@ class SqliteBatchWriter:
             conn = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            self._max_vars = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self._conn = conn
         return self._conn
 
@@ -63,8 +71,8 @@ class SqliteBatchWriter:
         try:
             if rows:
                 unique = {r.request_id: r for r in rows}
-                conn.executemany(self._ledger.sql,
-                                 [self._ledger.values(r) for r in unique.values()])
+                self._insert(conn, self._ledger.sql,
+                             [self._ledger.values(r) for r in unique.values()])
             if events:
                 self._append_audit(conn, events)
             conn.execute("COMMIT")
@@ -84,5 +92,29 @@ class SqliteBatchWriter:
         if not fresh:
             return
         tail = conn.execute(self._tail_sql).fetchone()
-        conn.executemany(self._audit.sql,
-                         _audit.chained(fresh, tail[0] if tail else None, self._audit))
+        self._insert(conn, self._audit.sql,
+                     _audit.chained(fresh, tail[0] if tail else None, self._audit))
+
+    def _insert(self, conn: sqlite3.Connection, sql: str, rows: list[tuple[object, ...]]
+                ) -> None:
+        """`sql` (one `VALUES (?, ...)` group) for every row, a few hundred rows a statement."""
+        if not rows:
+            return
+        width = len(rows[0])
+        per = max(1, min(_ROWS_PER_STATEMENT, self._max_vars // width))
+        for start in range(0, len(rows), per):
+            chunk = rows[start:start + per]
+            conn.execute(self._multi_sql(sql, width, len(chunk)),
+                         [value for row in chunk for value in row])
+
+    def _multi_sql(self, sql: str, width: int, count: int) -> str:
+        key = (sql, count)
+        multi = self._multi.get(key)
+        if multi is None:
+            group = "(" + ", ".join("?" * width) + ")"
+            if group not in sql:
+                raise RuntimeError(f"no VALUES group of {width} in {sql!r}")
+            multi = self._multi[key] = sql.replace(group, ", ".join([group] * count), 1)
+            if len(self._multi) > 64:   # batch sizes vary; keep the cache small
+                self._multi.pop(next(iter(self._multi)))
+        return multi
