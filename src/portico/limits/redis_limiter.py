@@ -59,9 +59,7 @@ def _pack(command: bytes, script: bytes, keys: list[str], args: list[str]) -> by
 
 
 def _args(e: Entry, amount: float, fifth: float, now: float) -> list[str]:
-    r = e.rule
-    return [str(kind_code(r)), str(r.capacity), repr(r.window_seconds), str(amount),
-            repr(fifth), repr(_extra(e, now))]
+    return [*e.rule.wire, str(amount), repr(fifth), repr(_extra(e, now))]
 
 
 class RedisLimiter:
