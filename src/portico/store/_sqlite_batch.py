@@ -6,7 +6,9 @@ cursor fetch and close, COMMIT, reset) plus the audit hashing, all driven from t
 here the loop only awaits one future. Rows go in multi-row INSERTs, not executemany: sqlite3
 releases the GIL around every step, and with a busy event loop each re-acquire waits up to a
 switch interval (a GIL convoy: one row per interval); one statement per few hundred rows
-releases it a few times per flush. SQLite inserts a VALUES list in order, so seq still follows
+releases it a few times per flush. Statement sizes are powers of two up to 64 rows, so the
+connection caches at most seven prepared shapes per table (a cache keyed by every batch size
+held hundreds of large statements). SQLite inserts a VALUES list in order, so seq still follows
 the audit chain.
 """
 
@@ -20,9 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from portico.store import _audit, _codec
 from portico.store.records import AuditEvent, LedgerRow
 
-# Audit ids per `IN (...)` lookup: under SQLite's historical 999-variable limit.
-_IDS_PER_QUERY = 900
-_ROWS_PER_STATEMENT = 400
+# Audit ids per `IN (...)` lookup (under SQLite's historical 999-variable limit); lists are
+# padded to a power of two so the lookup, too, has few prepared shapes.
+_IDS_PER_QUERY = 512
+_ROWS_PER_STATEMENT = 64    # a power of two: chunks are 64, 32, ..., 1 rows
 
 
 class SqliteBatchWriter:
@@ -86,7 +89,9 @@ class SqliteBatchWriter:
         present: set[str] = set()
         for start in range(0, len(wanted), _IDS_PER_QUERY):
             ids = [e.event_id for e in wanted[start:start + _IDS_PER_QUERY]]
-            marks = ",".join("?" * len(ids))
+            size = 1 << (len(ids) - 1).bit_length()
+            ids += ids[-1:] * (size - len(ids))   # a repeated id changes nothing in IN
+            marks = ",".join("?" * size)
             present.update(r[0] for r in conn.execute(f"{self._present_sql}({marks})", ids))
         fresh = [e for e in wanted if e.event_id not in present]
         if not fresh:
@@ -97,15 +102,21 @@ class SqliteBatchWriter:
 
     def _insert(self, conn: sqlite3.Connection, sql: str, rows: list[tuple[object, ...]]
                 ) -> None:
-        """`sql` (one `VALUES (?, ...)` group) for every row, a few hundred rows a statement."""
+        """`sql` (one `VALUES (?, ...)` group) for every row, in statements of 64, 32, ... rows."""
         if not rows:
             return
         width = len(rows[0])
-        per = max(1, min(_ROWS_PER_STATEMENT, self._max_vars // width))
-        for start in range(0, len(rows), per):
+        per = _ROWS_PER_STATEMENT
+        while per > 1 and per * width > self._max_vars:
+            per //= 2
+        start = 0
+        while start < len(rows):
+            while per > len(rows) - start:
+                per //= 2
             chunk = rows[start:start + per]
-            conn.execute(self._multi_sql(sql, width, len(chunk)),
+            conn.execute(self._multi_sql(sql, width, per),
                          [value for row in chunk for value in row])
+            start += per
 
     def _multi_sql(self, sql: str, width: int, count: int) -> str:
         key = (sql, count)
@@ -115,6 +126,4 @@ class SqliteBatchWriter:
             if group not in sql:
                 raise RuntimeError(f"no VALUES group of {width} in {sql!r}")
             multi = self._multi[key] = sql.replace(group, ", ".join([group] * count), 1)
-            if len(self._multi) > 64:   # batch sizes vary; keep the cache small
-                self._multi.pop(next(iter(self._multi)))
         return multi
