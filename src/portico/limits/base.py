@@ -76,8 +76,9 @@ class LimitRule:
     # 2 sliding window, 3 concurrency, 4 budget) and the state key under a backend prefix.
     code: int = field(init=False, compare=False, repr=False)
     state: str = field(init=False, compare=False, repr=False)
-    # The rule's fixed script arguments (code, capacity, window) as the Redis backend sends them.
-    wire: tuple[str, str, str] = field(init=False, compare=False, repr=False)
+    # The rule's fixed script arguments (code, capacity, window) as the Redis backend sends
+    # them: RESP-encoded once here rather than for every reservation.
+    wire_resp: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.capacity < 0:
@@ -99,8 +100,9 @@ class LimitRule:
             raise ValueError(f"unknown algorithm {self.algorithm!r} for {self.key}")
         object.__setattr__(self, "code", code)
         object.__setattr__(self, "state", f"{kind.value}:{self.key.scope}")
-        object.__setattr__(self, "wire", (str(code), str(self.capacity),
-                                          repr(self.window_seconds)))
+        object.__setattr__(self, "wire_resp", "".join(
+            f"${len(a)}\r\n{a}\r\n" for a in (str(code), str(self.capacity),
+                                              repr(self.window_seconds))))
 
     def scaled(self, share: float) -> LimitRule:
         """This rule with `capacity * share` (at least 1), for a per-process fallback share."""

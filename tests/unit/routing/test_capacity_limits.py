@@ -87,9 +87,9 @@ def _counting(stack: CapacityStack) -> list[str]:
     calls: list[str] = []
     real = stack.redis._call
 
-    async def counted(script: str, keys: list[str], args: list[str]) -> Any:
+    async def counted(script: str, keys: list[str], args: list[str], argc: int) -> Any:
         calls.append(script)
-        return await real(script, keys, args)
+        return await real(script, keys, args, argc)
 
     stack.redis._call = counted  # type: ignore[method-assign]
     return calls
