@@ -19,6 +19,7 @@ from portico.server import routes_privacy as privacy
 from portico.server import routes_public as public
 from portico.server import routes_teams as teams
 from portico.server.chat import ChatHandler
+from portico.server.config_audit import ConfigOrigin, record_config
 from portico.server.endpoint import RouteSpec, wrap
 from portico.server.errors import error_response
 from portico.server.gateway import Gateway, build_gateway
@@ -89,15 +90,19 @@ async def _metrics(gw: Gateway, request: Request, principal: Principal) -> Respo
     return Response(gw.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
 
-def create_app(config: PorticoConfig, *, gateway: Gateway | None = None) -> ASGIApp:
-    """The app; the gateway is built at startup unless one is handed in (tests)."""
+def create_app(config: PorticoConfig, *, gateway: Gateway | None = None,
+               origin: ConfigOrigin | None = None) -> ASGIApp:
+    """The app; the gateway is built at startup unless one is handed in (tests). With an
+    `origin` (`portico serve`), a config that differs from the last audited one is audited."""
     fast = ChatFastPath()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gw = gateway or await build_gateway(config)
-        fast.chat = Route("/v1/chat/completions", _mount(app, gw).__call__).app
         try:
+            if origin is not None:
+                await record_config(gw.store, gw.config, origin, int(gw.clock.wall() * 1000))
+            fast.chat = Route("/v1/chat/completions", _mount(app, gw).__call__).app
             yield
         finally:
             if gateway is None:

@@ -91,6 +91,11 @@ class AuditStore(Protocol):
     async def list_audit(self, since_ms: int | None = None, actor: str | None = None,
                          limit: int = 1000) -> list[StoredAuditEvent]: ...
 
+    async def latest_audit(self, actor: str, actions: Sequence[str]
+                           ) -> StoredAuditEvent | None:
+        """The newest event by `actor` with one of `actions`; None when there is none."""
+        ...
+
     async def verify_audit(self) -> AuditVerification:
         """Recompute every hash in seq order; report the first row that does not chain."""
         ...

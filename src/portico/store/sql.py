@@ -302,6 +302,17 @@ class SqlStore:
             rows = (await conn.execute(stmt)).mappings().all()
         return [_codec.audit_from_row(r) for r in rows]
 
+    async def latest_audit(self, actor: str, actions: Sequence[str]
+                           ) -> StoredAuditEvent | None:
+        """The newest event by `actor` whose action is one of `actions` (the actor index
+        keeps this cheap when the actor is rare, e.g. config changes by "operator")."""
+        c = self._audit.c
+        stmt = (sa.select(self._audit).where(c.actor == actor, c.action.in_(list(actions)))
+                .order_by(c.seq.desc()).limit(1))
+        async with self._read() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return None if row is None else _codec.audit_from_row(row)
+
     async def verify_audit(self) -> AuditVerification:
         async with self._read() as conn:
             return await _audit.verify(conn, self._audit)
