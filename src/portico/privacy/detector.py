@@ -39,9 +39,11 @@ _IGNORED_LABELS = (
 )
 _GENERATIONS = ("II", "III", "IV")  # "Larry Armstrong IV" is no acronym
 _POS = ("noun", "verb", "adj", "adv")
-# Tokens of model context kept on each side of a token that may be part of a name or place: the
-# NER's encoder sees +-4 tokens (window 1, depth 4), its transition features the token before.
-_CONTEXT = 5
+# Tokens of model context kept around a token that may be part of a name or place. The NER's
+# encoder sees +-4 tokens (window 1, depth 4) and each transition also reads the token before;
+# an entity may start up to 3 lowercase tokens earlier ("van der Berg", "de la Cruz").
+_CONTEXT_BEFORE = 8
+_CONTEXT_AFTER = 5
 _TRIM = " \t\r\n.,;:!?\"'()[]{}"
 
 
@@ -296,7 +298,7 @@ def _model_windows(
     stop_words: frozenset[str],
     claims: Sequence[tuple[int, int]] = (),
 ) -> list[tuple[int, int]]:
-    """Token ranges, merged where they touch, of `_CONTEXT` tokens around possible name parts."""
+    """Token ranges, merged where they touch, of context tokens around possible name parts."""
     windows: list[tuple[int, int]] = []
     text = doc.text
     claim = 0
@@ -318,7 +320,7 @@ def _model_windows(
             tok.idx + len(word) <= claims[claim][1]
         ):
             continue    # any model span with this token overlaps a span that outranks it
-        start, end = max(0, tok.i - _CONTEXT), min(len(doc), tok.i + 1 + _CONTEXT)
+        start, end = max(0, tok.i - _CONTEXT_BEFORE), min(len(doc), tok.i + 1 + _CONTEXT_AFTER)
         if windows and start <= windows[-1][1]:
             windows[-1] = (windows[-1][0], end)
         else:

@@ -36,6 +36,9 @@ MESSAGES = (
     "plain words, and do not mention any vendor. Then summarise the answer in one line for Jamal.",
     "Dear Ingrid Svensson, thank you for your patience.\nBerlin, Munich and Hamburg stores are "
     "closed on Sunday. Requests from 203.0.113.9 are being rate limited.",
+    # Lowercase name particles before the capitalised word: the model reads context before them.
+    "Why does it return 401? van der Berg Whitelist 5241:5a93:b56c:ff7b:c99e:afd7:6954:357c in the "
+    "firewall for the VPN.",
 )
 
 
