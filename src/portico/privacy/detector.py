@@ -6,19 +6,25 @@ name and refused if not installed, and tldextract's public-suffix download is sw
 
 from __future__ import annotations
 
-import ctypes
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from portico.privacy._model_pass import (
+    GENERATIONS,
+    local_blas_threads,
+    model_windows,
+    sentence_initial,
+    sub_doc,
+    unconsumed_encoders,
+    use_numpy_gemm,
+)
 from portico.privacy.entities import MODEL_TYPES, Entity, EntityType
 
 if TYPE_CHECKING:
     from presidio_analyzer import RecognizerResult
     from presidio_analyzer.nlp_engine import NlpArtifacts
-    from spacy.language import Language
-    from spacy.tokens import Doc
 
     from portico.privacy._lexicon import Lexicon
 
@@ -37,13 +43,7 @@ _IGNORED_LABELS = (
     "DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY", "NORP", "PRODUCT",
     "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE",
 )
-_GENERATIONS = ("II", "III", "IV")  # "Larry Armstrong IV" is no acronym
 _POS = ("noun", "verb", "adj", "adv")
-# Tokens of model context kept around a token that may be part of a name or place. The NER's
-# encoder sees +-4 tokens (window 1, depth 4) and each transition also reads the token before;
-# an entity may start up to 3 lowercase tokens earlier ("van der Berg", "de la Cruz").
-_CONTEXT_BEFORE = 8
-_CONTEXT_AFTER = 5
 _TRIM = " \t\r\n.,;:!?\"'()[]{}"
 
 
@@ -114,9 +114,9 @@ class PiiDetector:
                 language.disable_pipe(pipe)
         for pipe in unconsumed_encoders(language):
             language.disable_pipe(pipe)
-        self._blas_threads = _local_blas_threads()
+        self._blas_threads = local_blas_threads()
         if self._blas_threads is not None:
-            _use_numpy_gemm(language)
+            use_numpy_gemm(language)
         # The (disabled) lemmatizer's WordNet lemma lists double as an offline English dictionary.
         lemmatizer = language.get_pipe("lemmatizer")
         assert isinstance(lemmatizer, Lemmatizer)
@@ -196,8 +196,8 @@ class PiiDetector:
         assert self._lexicon is not None
         doc = self._nlp.make_doc(text)
         lexicon, stop_words = self._lexicon, self._stop_words
-        windows = [(0, len(doc))] if whole else _model_windows(doc, lexicon, stop_words, claims)
-        parts = [_sub_doc(doc, a, b) if (a, b) != (0, len(doc)) else doc for a, b in windows]
+        windows = [(0, len(doc))] if whole else model_windows(doc, lexicon, stop_words, claims)
+        parts = [sub_doc(doc, a, b) if (a, b) != (0, len(doc)) else doc for a, b in windows]
         previous = self._blas_threads(1) if self._blas_threads is not None else None
         try:
             parts = list(self._nlp.pipe(parts))
@@ -227,107 +227,6 @@ class PiiDetector:
         )
 
 
-def _sub_doc(doc: Doc, start: int, end: int) -> Doc:
-    """Tokens `start:end` as a fresh Doc (several times cheaper than `Span.as_doc`)."""
-    from spacy.tokens import Doc
-
-    tokens = doc[start:end]
-    part = Doc(
-        doc.vocab, words=[t.text for t in tokens], spaces=[bool(t.whitespace_) for t in tokens]
-    )
-    for source, token in zip(tokens, part, strict=True):
-        if token.norm != source.norm:  # tokenizer exceptions ("n't" -> "not") set a token norm
-            token.norm_ = source.norm_
-    return part
-
-
-def unconsumed_encoders(nlp: Language) -> list[str]:
-    """Enabled shared encoders (tok2vec, transformer) that no enabled component listens to.
-
-    A listener-less encoder only fills `doc.tensor`, which nothing here reads (no vectors, no
-    similarity); a pipeline whose NER embeds its own tokens (en_core_web_sm) keeps just the NER.
-    """
-    enabled = set(nlp.pipe_names)
-    unused: list[str] = []
-    for name, pipe in nlp.pipeline:
-        listeners = getattr(pipe, "listening_components", None)
-        if listeners is not None and not enabled.intersection(listeners):
-            unused.append(name)
-    return unused
-
-
-def _local_blas_threads() -> Callable[[int], int] | None:
-    """numpy's OpenBLAS call that sets the calling thread's BLAS thread count (0.3.27+), if any.
-
-    Thinc's default gemm is blis, which falls back to its unvectorised reference kernel on CPUs
-    its build does not know (AMD family 19h here); numpy's OpenBLAS picks a tuned kernel but
-    spreads these small products over threads that spin, costing more CPU than they save.
-    """
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({
-                line.split()[-1] for line in maps
-                if "openblas" in line.lower() and line.split()[-1].startswith("/")
-            })
-    except OSError:
-        return None
-    for path in paths:
-        setter = getattr(ctypes.CDLL(path), "openblas_set_num_threads_local", None)
-        if setter is not None:
-            setter.argtypes = [ctypes.c_int]
-            setter.restype = ctypes.c_int
-            return setter  # type: ignore[no-any-return]
-    return None
-
-
-def _use_numpy_gemm(nlp: Language) -> None:
-    """Point every enabled component's layers at numpy's matrix product instead of blis."""
-    from thinc.api import NumpyOps
-
-    ops = NumpyOps(use_blis=False)
-    for _, pipe in nlp.pipeline:
-        model = getattr(pipe, "model", None)
-        if model is not None and hasattr(model, "walk"):
-            for node in model.walk():
-                node.ops = ops
-
-
-def _model_windows(
-    doc: Doc,
-    lexicon: Lexicon,
-    stop_words: frozenset[str],
-    claims: Sequence[tuple[int, int]] = (),
-) -> list[tuple[int, int]]:
-    """Token ranges, merged where they touch, of context tokens around possible name parts."""
-    windows: list[tuple[int, int]] = []
-    text = doc.text
-    claim = 0
-    for tok in doc:
-        word = tok.text
-        if len(word) < 2 or word.islower() or not any(ch.isupper() for ch in word):
-            continue
-        if any(ch.isdigit() or ch in "@<>_/\\=#" for ch in word):
-            continue
-        if word.isupper() and word not in _GENERATIONS:
-            continue
-        if _sentence_initial(text, tok.idx) and (
-            word.lower() in stop_words or lexicon.is_word(word, lexicon.common)
-        ):
-            continue
-        while claim < len(claims) and claims[claim][1] <= tok.idx:
-            claim += 1
-        if claim < len(claims) and claims[claim][0] <= tok.idx and (
-            tok.idx + len(word) <= claims[claim][1]
-        ):
-            continue    # any model span with this token overlaps a span that outranks it
-        start, end = max(0, tok.i - _CONTEXT_BEFORE), min(len(doc), tok.i + 1 + _CONTEXT_AFTER)
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], end)
-        else:
-            windows.append((start, end))
-    return windows
-
-
 def _clean_model_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Trim punctuation and possessives; drop spans the model tags on non-name text."""
     while start < end and text[start] in _TRIM:
@@ -342,7 +241,7 @@ def _clean_model_span(text: str, start: int, end: int) -> tuple[int, int]:
         or not any(ch.isupper() for ch in span)
         or any(ch.isdigit() or ch in "@<>_/\\=#" for ch in span)
         # Acronyms (SSN, IBAN, API) are vocabulary, not names or places.
-        or any(len(word) > 1 and word.isupper() and word not in _GENERATIONS
+        or any(len(word) > 1 and word.isupper() and word not in GENERATIONS
                for word in span.split())
     ):
         return start, start
@@ -361,21 +260,13 @@ def _check_model_span(
     span = text[start:end]
     if kind not in (EntityType.PERSON, EntityType.LOCATION):
         return kind
-    if " " not in span and _sentence_initial(text, start) and lexicon.is_word(span, lexicon.common):
+    if " " not in span and sentence_initial(text, start) and lexicon.is_word(span, lexicon.common):
         return None    # a sentence's first word that is also a verb or adjective ("Invoice ...")
     if kind is EntityType.PERSON and lexicon.dictionary_phrase(span):
         return None    # "covers Error Handling": Title Case vocabulary, no name in it
     if kind is EntityType.LOCATION and lexicon.looks_like_name(span):
         return EntityType.PERSON
     return kind
-
-
-def _sentence_initial(text: str, start: int) -> bool:
-    """Capitalisation says nothing about the first word of a sentence."""
-    i = start - 1
-    while i >= 0 and text[i] in " \t\"'(":
-        i -= 1
-    return i < 0 or text[i] in ".!?:\n"
 
 
 def _resolve_overlaps(found: list[Entity]) -> list[Entity]:

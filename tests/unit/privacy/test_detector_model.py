@@ -8,13 +8,8 @@ import pytest
 import spacy
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from portico.privacy.detector import (
-    DEFAULT_PIPELINE,
-    PiiDetector,
-    _model_windows,
-    _sentence_initial,
-    unconsumed_encoders,
-)
+from portico.privacy._model_pass import model_windows, sentence_initial, unconsumed_encoders
+from portico.privacy.detector import DEFAULT_PIPELINE, PiiDetector
 from portico.privacy.entities import Entity, EntityType
 
 # Multi-sentence messages: names and places mid-sentence and sentence-initial, Title Case
@@ -67,13 +62,13 @@ def test_windows_skip_text_that_cannot_hold_a_name(detector: PiiDetector) -> Non
     lexicon = detector._lexicon
     assert lexicon is not None
     doc = detector._nlp.make_doc(MESSAGES[0])
-    windows = _model_windows(doc, lexicon, detector._stop_words)
+    windows = model_windows(doc, lexicon, detector._stop_words)
     covered = {i for a, b in windows for i in range(a, b)}
     names = [t.i for t in doc if t.text in ("Sarah", "Johnson")]
     assert names and all(i in covered for i in names)
     assert len(covered) < len(doc) / 2      # the clean second sentence never reaches the model
     clean = detector._nlp.make_doc("explain the difference between a mutex and a semaphore.")
-    assert _model_windows(clean, lexicon, detector._stop_words) == []
+    assert model_windows(clean, lexicon, detector._stop_words) == []
 
 
 def test_model_results_keep_their_offsets_and_labels(detector: PiiDetector) -> None:
@@ -108,8 +103,8 @@ def test_shared_encoder_kept_while_a_listener_is_enabled() -> None:
     ("in Berlin", 3, False),
     ("in (Berlin", 4, False),
 ])
-def test_sentence_initial(text: str, start: int, initial: bool) -> None:
-    assert _sentence_initial(text, start) is initial
+def testsentence_initial(text: str, start: int, initial: bool) -> None:
+    assert sentence_initial(text, start) is initial
 
 
 def test_detections_on_messages(detector: PiiDetector) -> None:
