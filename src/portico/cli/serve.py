@@ -120,6 +120,12 @@ class Reloader:
             log.error("config reload rejected, still serving the previous config: %s", exc)
             await self._audit_rejection(exc)
             return False
+        except Exception as exc:
+            # Not a validation error we know (a bug); the supervisor must keep running, and
+            # the message could quote a value, so the audit gets the type only.
+            log.exception("config reload rejected, still serving the previous config")
+            await self._audit_rejection(ConfigError("(unknown)", type(exc).__name__))
+            return False
         self.current = cfg
         return True
 
