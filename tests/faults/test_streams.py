@@ -145,7 +145,10 @@ async def test_error_after_keepalive_becomes_an_event(tmp_path: Path) -> None:
         assert fast.status == 400
 
 
-async def test_client_disconnect_closes_upstream_within_a_second(env: Env) -> None:
+async def test_client_disconnect_closes_upstream_before_it_ends(env: Env) -> None:
+    # 40 chunks 100 ms apart: the upstream would stream for 4 s. The client leaves after 3; the
+    # upstream must see its connection closed long before its last chunk. No wall-clock bound on
+    # how soon (a loaded CI core delays everything): the chunk count is the proof.
     env.push(gap_ms=100, chunks=40, tokens=200, model="solo-m")
     payload = {"model": "solo", "stream": True,
                "messages": [{"role": "user", "content": "hello there"}]}
@@ -156,14 +159,13 @@ async def test_client_disconnect_closes_upstream_within_a_second(env: Env) -> No
     while seen.count(b"data: ") < 3:
         seen += await resp.content.readany()
     resp.close()
-    closed = time.monotonic()
     [entry] = env.upstream(rid)
-    for _ in range(200):
+    for _ in range(500):
         if entry.disconnected_at is not None:
             break
         await asyncio.sleep(0.01)
-    assert entry.disconnected_at is not None and entry.disconnected_at - closed < 1.0
-    assert entry.chunks_sent < 40
+    assert entry.disconnected_at is not None
+    assert entry.chunks_sent < 20
     row = await _wait_row(env, rid)
     assert row.status == "cancelled" and row.cost_estimated and row.tokens_out > 0
 
