@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portico.accounting.prices import PriceCatalog
-from portico.accounting.tokens import TokenCounter
+from portico.accounting.tokens import rough_tokens
 from portico.errors import InternalError
 from portico.pipeline.context import RequestContext, RequestSizing
 from portico.schema.embeddings import EmbeddingRequest
@@ -34,31 +34,29 @@ def split_inputs(req: EmbeddingRequest) -> EmbeddingInputs:
 
 
 class EmbeddingSizing:
-    """Input tokens on the group's first deployment (as chat's inbound estimate); the worst case
-    prices them at the dearest input rate among the group's deployments, since embeddings bill
-    no output. Counted on first use and once per model: a request that meets no token limit
-    and no budget is never tokenized."""
+    """Input tokens for reservations, as chat's: from characters (`rough_tokens`), since the
+    provider's reported usage settles them; no encoding is loaded or run. The worst case prices
+    them at the dearest input rate among the group's deployments, since embeddings bill no
+    output. Counted on first use: a request that meets no token limit and no budget is never
+    sized."""
 
-    def __init__(self, tokens: TokenCounter, prices: PriceCatalog,
-                 targets: Sequence[tuple[str, str]], req: EmbeddingRequest, at_ms: int) -> None:
-        self._tokens = tokens
+    def __init__(self, prices: PriceCatalog, targets: Sequence[tuple[str, str]],
+                 req: EmbeddingRequest, at_ms: int) -> None:
         self._prices = prices
         self._targets = tuple(targets)        # (provider, upstream model) per deployment
         self._at = at_ms
         self._inputs = split_inputs(req)
-        self._counts: dict[str, int] = {}
+        self._tokens: int | None = None
 
-    def _count(self, model: str) -> int:
-        n = self._counts.get(model)
-        if n is None:
-            n = self._inputs.token_ids + sum(self._tokens.count_text(model, t)
-                                             for t in self._inputs.texts)
-            self._counts[model] = n
-        return n
+    def _count(self) -> int:
+        if self._tokens is None:
+            self._tokens = self._inputs.token_ids + sum(rough_tokens(t)
+                                                        for t in self._inputs.texts)
+        return self._tokens
 
     def input_tokens(self) -> int:
         # An unknown model has no deployment: the executor answers 404, nothing to reserve.
-        return self._count(self._targets[0][1]) if self._targets else 0
+        return self._count() if self._targets else 0
 
     def worst_case_micros(self) -> int:
         best = 0
@@ -66,7 +64,7 @@ class EmbeddingSizing:
             price = self._prices.lookup(provider, model, self._at)
             if price is None:
                 continue   # unpriced models are flagged at start and count 0, as for chat
-            best = max(best, self._prices.worst_case(price, self._count(model), 0))
+            best = max(best, self._prices.worst_case(price, self._count(), 0))
         return best
 
 

@@ -54,7 +54,7 @@ async def embeddings(gw: Gateway, request: Request, principal: Principal) -> Res
         req = decode(body, EmbeddingRequest, gw.config.server.max_json_depth)
         ctx.model_requested = req.model
         await require_model(principal.key, gw.teams, req.model)
-        ctx.sizing = EmbeddingSizing(gw.tokens, gw.prices, _targets(gw, req.model), req,
+        ctx.sizing = EmbeddingSizing(gw.prices, _targets(gw, req.model), req,
                                      ctx.ts_ms)
         for hook in gw.hooks:
             req = await hook.before_embeddings(ctx, req)
