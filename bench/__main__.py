@@ -1,6 +1,6 @@
 """CLI: `python -m bench run [--quick] [--scenarios ...] [--with-litellm] [--repetitions 3]`,
 `python -m bench soak --seconds N`, `python -m bench profile --scenario chat-c1`,
-`python -m bench stack`, `python -m bench install-litellm`."""
+`python -m bench stack`, `python -m bench install-litellm`, `python -m bench install-plots`."""
 
 from __future__ import annotations
 
@@ -91,6 +91,17 @@ def cmd_install_litellm(args: argparse.Namespace) -> None:
                     f"litellm[proxy]=={args.version}"], check=True)
 
 
+def cmd_install_plots(args: argparse.Namespace) -> None:
+    """matplotlib for the charts, in bench/.venv-stack (kept out of Portico's own venv)."""
+    from bench.report import STACK_PY
+
+    venv = STACK_PY.parents[1]
+    if not STACK_PY.exists():
+        subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q",
+                    f"matplotlib=={args.version}"], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -128,6 +139,9 @@ def main() -> None:
     inst = sub.add_parser("install-litellm", help="LiteLLM proxy into bench/.venv-litellm")
     inst.add_argument("--version", default=LITELLM_PIN)
     inst.set_defaults(func=cmd_install_litellm)
+    plots = sub.add_parser("install-plots", help="matplotlib into bench/.venv-stack (charts)")
+    plots.add_argument("--version", default="3.11.2")
+    plots.set_defaults(func=cmd_install_plots)
     args = parser.parse_args()
     args.func(args)
 

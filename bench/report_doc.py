@@ -240,8 +240,9 @@ def benchmarks_md(run: dict[str, Any], soak: dict[str, Any] | None) -> str:
         f"{'1.5' if run['options']['quick'] else '5'} s per cell. Machine: {mach['nproc']} "
         f"cores ({mach['cpu']}), kernel {mach['kernel']}, Python {mach['python']}; {libs}. "
         f"LiteLLM {run.get('litellm_version', '-')} in its own venv. Reproduce: "
-        "`.venv/bin/python -m bench run --with-litellm --repetitions 3`, then "
-        "`python -m bench soak --seconds 600`.", "",
+        "`.venv/bin/python -m bench install-litellm` and `install-plots` once, then "
+        "`.venv/bin/python -m bench run --with-litellm --repetitions 3 --variants pii-patterns "
+        "pii-model no-limits` and `python -m bench soak --seconds 600 --write`.", "",
         f"**The host is shared and its speed varies**: 1-minute load average {load} on "
         f"{mach['nproc']} cores during the run, and the virtual machine's cores themselves run "
         "faster or slower from hour to hour (the `direct` rows, which involve no gateway, are "
