@@ -154,6 +154,14 @@ class InboundLimitsHook(ReservingHook):
             return
         await self.hold(ctx, rules, amounts)
 
+    async def admit_now(self, ctx: RequestContext) -> None:
+        """Take a deferred reservation at once, on its own round trip. For a request about to
+        do costly work before dispatch (PII detection: milliseconds of CPU), so that a client
+        over its limits is refused before it costs that work, as without deferral."""
+        pending = self._deferred.pop(ctx.request_id, None)
+        if pending is not None:
+            await self.hold(ctx, *pending)
+
     def pending(self, request_id: str) -> tuple[list[LimitRule], Amounts] | None:
         """The deferred (rules, amounts) of a request not yet admitted upstream."""
         return self._deferred.get(request_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -123,7 +123,8 @@ class PiiHook(BaseHook):
     name = "pii"
 
     def __init__(self, config: PorticoConfig, detectors: DetectorHolder,
-                 sink: Sink | None = None, *, teams: TeamDirectory | None = None) -> None:
+                 sink: Sink | None = None, *, teams: TeamDirectory | None = None,
+                 admit: Callable[[RequestContext], Awaitable[None]] | None = None) -> None:
         self._default: PiiMode = config.pii.mode
         self._groups: dict[str, PiiMode] = {
             g.name: g.pii_mode for g in config.models if g.pii_mode is not None}
@@ -131,6 +132,9 @@ class PiiHook(BaseHook):
         self._detectors = detectors
         self._sink = sink
         self._teams = teams   # a team's pii_mode binds its keys (cached lookups)
+        # Takes a deferred inbound-limit reservation before detection runs (Redis limits
+        # defer it to the first upstream attempt): an over-limit client costs no detection.
+        self._admit = admit
         # Per-request state between before and finalize (finalize always runs and pops it).
         self._states: dict[str, _State] = {}
 
@@ -153,6 +157,8 @@ class PiiHook(BaseHook):
         mode = await self._mode(ctx)
         if mode == "off" and not self._capture:
             return req
+        if self._admit is not None:
+            await self._admit(ctx)
         detector = await self._detectors.get()
         vault = Vault()
         masked, counts = await asyncio.to_thread(mask_request, req, detector, vault)
@@ -178,6 +184,8 @@ class PiiHook(BaseHook):
                 f"The PII mode for this key ({mode}) requires every input to be screened, and "
                 "token-array inputs cannot be screened for personal data; send the inputs "
                 "as text.", param="input", code="pii_unscreenable_input")
+        if self._admit is not None:
+            await self._admit(ctx)
         detector = await self._detectors.get()
         vault = Vault()
         result = await asyncio.to_thread(Masker(detector, vault).mask, inputs.texts)

@@ -209,7 +209,9 @@ async def build_gateway(config: PorticoConfig, *, clock: Clock | None = None,
     # the LedgerHook stays last.
     gw.hooks += stack.hooks   # inbound limits, budget, max_tokens cap (+ over-prompt stats)
     gw.detectors = await build_detectors(config)
-    gw.hooks += [PiiHook(config, gw.detectors, journal, teams=teams),
+    deferred = [h for h in stack.hooks if isinstance(h, InboundLimitsHook) and h.defer]
+    gw.hooks += [PiiHook(config, gw.detectors, journal, teams=teams,
+                         admit=deferred[0].admit_now if deferred else None),
                  PolicyHook(config.policy, teams=teams)]
     gw.hooks.append(LedgerHook(journal, CatalogCosts(prices), clock))
     _observability(gw, pepper)

@@ -16,7 +16,7 @@ from portico.config.model import (
     PiiConfig,
     PorticoConfig,
 )
-from portico.errors import GatewayUnavailable, InvalidRequest
+from portico.errors import GatewayUnavailable, InvalidRequest, RateLimited
 from portico.pipeline.context import RequestContext
 from portico.pipeline.hooks import Outcome
 from portico.pipeline.pii_hook import DetectorHolder, PiiHook
@@ -431,3 +431,44 @@ async def test_team_mode_is_read_from_the_cache() -> None:
         await h.before(c, request())
         assert c.pii_counts == {"EMAIL": 1, "PERSON": 1}
     assert store.reads == 1 and det.calls > 0
+
+
+async def test_deferred_limits_are_taken_before_detection_and_only_when_it_runs() -> None:
+    events: list[str] = []
+
+    class Recording(Fixed):
+        def detect(self, text: str) -> list[Entity]:
+            events.append("detect")
+            return super().detect(text)
+
+    async def admit(c: RequestContext) -> None:
+        events.append(f"admit {c.request_id}")
+
+    def make(mode: PiiMode) -> PiiHook:
+        return PiiHook(config(mode), DetectorHolder(Recording), Sink(), admit=admit)
+
+    await make("off").before(ctx(), request())
+    await make("off").before_embeddings(ctx(), embed("a b"))
+    assert events == []                       # no detection: the reservation stays deferred
+    await make("mask").before(ctx(), request())
+    assert events[0] == "admit req_1" and events[1:] and set(events[1:]) == {"detect"}
+    events.clear()
+    await make("detect").before_embeddings(ctx(), embed(["x", "y"]))
+    assert events[0] == "admit req_1" and set(events[1:]) == {"detect"}
+
+
+async def test_a_refused_admission_runs_no_detection() -> None:
+    detected: list[str] = []
+
+    class Recording(Fixed):
+        def detect(self, text: str) -> list[Entity]:
+            detected.append(text)
+            return super().detect(text)
+
+    async def refuse(c: RequestContext) -> None:
+        raise RateLimited("limit reached", retry_after=1.0)
+
+    h = PiiHook(config("mask"), DetectorHolder(Recording), Sink(), admit=refuse)
+    with pytest.raises(RateLimited):
+        await h.before(ctx(), request())
+    assert detected == []

@@ -156,3 +156,32 @@ async def test_request_that_never_reaches_an_attempt_is_not_charged(make: Any) -
         await hook.finalize(ctx, Outcome())
     assert await _used(stack, LimitKind.REQUESTS_PER_MINUTE, 100) == 0.0
     assert stack.gate.inbound is not None and stack.gate.inbound.pending("r1") is None
+
+
+async def test_costly_work_first_takes_the_deferred_reservation_at_once(make: Any) -> None:
+    # PII detection calls `admit_now` before it runs: a client over its limits is refused
+    # before it costs the detection, and the attempt then reserves only the upstream key.
+    stack: CapacityStack = make("concurrency: 5")
+    inbound = stack.gate.inbound
+    assert inbound is not None and inbound.defer
+    calls = _counting(stack)
+    first, second = _ctx("r1", parallel=1), _ctx("r2", parallel=1)
+    for hook in stack.hooks:
+        await hook.before(first, REQ)
+    await inbound.admit_now(first)
+    assert calls == ["reserve"] and inbound.pending("r1") is None
+    assert await _used(stack, LimitKind.CONCURRENCY, 1) == 1.0
+    lease = await stack.gate.acquire(first, _target(stack), REQ)
+    # The key alone: the client's slot was already held, and is not taken twice.
+    assert calls.count("reserve") == 2
+    assert await _used(stack, LimitKind.CONCURRENCY, 1) == 1.0
+    for hook in stack.hooks:
+        await hook.before(second, REQ)
+    with pytest.raises(RateLimited):               # refused here, before any detection
+        await inbound.admit_now(second)
+    await lease.settle(USAGE, None)
+    first.usage = USAGE
+    for hook in reversed(stack.hooks):
+        await hook.finalize(second, Outcome())
+        await hook.finalize(first, Outcome())
+    assert await _used(stack, LimitKind.CONCURRENCY, 1) == 0.0
