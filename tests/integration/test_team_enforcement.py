@@ -19,9 +19,6 @@ from openai.types.chat import ChatCompletionMessageParam
 from portico.cli.demo import demo_config
 from portico.clock import ManualClock
 from portico.config.model import (
-    DataPolicyConfig,
-    DeploymentConfig,
-    ModelGroupConfig,
     PiiConfig,
     PolicyConfig,
     PolicyRule,
@@ -31,6 +28,7 @@ from portico.pipeline.keys import CACHE_TTL_SECONDS
 from portico.server.gateway import build_gateway
 from portico.simulate.runner import Simulator
 from tests.support.gateway import Running, demo_gateway, serve_gateway
+from tests.support.policies import group, training_split
 
 NO_TRAINING = PolicyRule(name="no-training-for-sensitive", data_class="sensitive",
                          no_training=True)
@@ -48,21 +46,10 @@ def team_config(urls: dict[str, str], folder: str) -> PorticoConfig:
     """The demo, PII off by default (patterns only when a team turns it on), one policy rule,
     and groups whose deployments differ only in whether they train on data."""
     cfg = demo_config(urls, folder)
-    base = cfg.providers["openai"]
-    providers = {
-        **cfg.providers,
-        "trainer": msgspec.structs.replace(
-            base, type="openai", data_policy=DataPolicyConfig(trains_on_data=True)),
-        "careful": msgspec.structs.replace(
-            base, type="openai", data_policy=DataPolicyConfig(trains_on_data=False)),
-    }
     models = [*cfg.models,
-              ModelGroupConfig(name="mixed", deployments=[
-                  DeploymentConfig(provider="trainer", model="m-trains"),
-                  DeploymentConfig(provider="careful", model="m-careful")]),
-              ModelGroupConfig(name="trains-only", deployments=[
-                  DeploymentConfig(provider="trainer", model="m-trains")])]
-    return msgspec.structs.replace(cfg, providers=providers, models=models,
+              group("mixed", ("trainer", "m-trains"), ("careful", "m-careful")),
+              group("trains-only", ("trainer", "m-trains"))]
+    return msgspec.structs.replace(cfg, providers=training_split(cfg), models=models,
                                    pii=PiiConfig(mode="off", use_model=False),
                                    policy=PolicyConfig(rules=[NO_TRAINING]))
 

@@ -9,9 +9,6 @@ import msgspec
 
 from portico.config.model import (
     AuditConfig,
-    DataPolicyConfig,
-    DeploymentConfig,
-    ModelGroupConfig,
     PiiConfig,
     PolicyConfig,
     PolicyRule,
@@ -22,6 +19,7 @@ from portico.pipeline.context import RequestContext
 from portico.store.base import LedgerQuery
 from portico.store.records import KeySettings, LedgerRow
 from tests.integration.privacy.conftest import Privacy, privacy_gateway
+from tests.support.policies import group, training_split
 
 MODEL = "text-embedding-3-small"
 NAME = "Sarah Johnson"
@@ -31,23 +29,11 @@ RULE = PolicyRule(name="no-training-for-sensitive", data_class="sensitive", no_t
 
 
 def setup(cfg: PorticoConfig, urls: dict[str, str]) -> PorticoConfig:
-    base = cfg.providers["openai"]
-    providers = {
-        **cfg.providers,
-        # The same simulator behind two data policies.
-        "trainer": msgspec.structs.replace(
-            base, type="openai", data_policy=DataPolicyConfig(trains_on_data=True)),
-        "careful": msgspec.structs.replace(
-            base, type="openai", data_policy=DataPolicyConfig(trains_on_data=False)),
-    }
     models = [*cfg.models,
-              ModelGroupConfig(name="embed-trains", deployments=[
-                  DeploymentConfig(provider="trainer", model="emb-trains")]),
-              ModelGroupConfig(name="embed-mixed", deployments=[
-                  DeploymentConfig(provider="trainer", model="emb-trains"),
-                  DeploymentConfig(provider="careful", model="emb-careful")])]
+              group("embed-trains", ("trainer", "emb-trains")),
+              group("embed-mixed", ("trainer", "emb-trains"), ("careful", "emb-careful"))]
     return msgspec.structs.replace(
-        cfg, providers=providers, models=models,
+        cfg, providers=training_split(cfg), models=models,
         pii=PiiConfig(mode="mask", use_model=False), policy=PolicyConfig(rules=[RULE]),
         audit=AuditConfig(capture_content=True))
 

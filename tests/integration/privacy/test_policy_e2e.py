@@ -8,7 +8,6 @@ from pathlib import Path
 import msgspec
 
 from portico.config.model import (
-    DataPolicyConfig,
     DeploymentConfig,
     ModelGroupConfig,
     PiiConfig,
@@ -19,6 +18,7 @@ from portico.config.model import (
 )
 from portico.store.records import KeySettings
 from tests.integration.privacy.conftest import Privacy, Tweak, privacy_gateway
+from tests.support.policies import training_split
 
 RULES = [PolicyRule(name="no-training-for-sensitive", data_class="sensitive", no_training=True),
          PolicyRule(name="own-servers-only", data_class="sensitive", self_hosted_only=True)]
@@ -26,16 +26,11 @@ RULES = [PolicyRule(name="no-training-for-sensitive", data_class="sensitive", no
 
 def policies(*rules: PolicyRule) -> Tweak:
     def tweak(cfg: PorticoConfig, urls: dict[str, str]) -> PorticoConfig:
-        base = cfg.providers["openai"]
         providers = {
-            **cfg.providers,
             # Same simulator, three deployments with different data-policy overrides.
-            "trainer": msgspec.structs.replace(
-                base, type="openai", data_policy=DataPolicyConfig(trains_on_data=True)),
-            "careful": msgspec.structs.replace(
-                base, type="openai", data_policy=DataPolicyConfig(trains_on_data=False)),
-            "onprem": ProviderConfig(type="vllm", base_url=urls["openai"], keys=base.keys,
-                                     internal=True),
+            **training_split(cfg),
+            "onprem": ProviderConfig(type="vllm", base_url=urls["openai"],
+                                     keys=cfg.providers["openai"].keys, internal=True),
         }
         models = [*cfg.models,
                   ModelGroupConfig(name="mixed", deployments=[
