@@ -57,7 +57,7 @@ def plan(prefix: str, rules: Sequence[LimitRule], amounts: Amounts, now: float) 
     rules, but a budget is always checked so an exhausted budget refuses even free calls)."""
     entries = []
     for rule in rules:
-        amount = amounts.of(rule.key.kind)
+        amount: int = getattr(amounts, rule.amount_field)
         if amount <= 0:
             if amount < 0:
                 raise ValueError(f"negative amount for {rule.key}")
@@ -71,12 +71,13 @@ def refund_for(entry: Entry, actual: Amounts | None) -> int:
     """What to give back on settle (`actual`) or release (None); negative means extra charge."""
     if actual is None:
         return entry.amount
-    kind = entry.rule.key.kind
-    if kind is LimitKind.REQUESTS_PER_MINUTE:
-        return 0  # a request that reached the upstream stays counted
-    if kind is LimitKind.CONCURRENCY:
+    rule = entry.rule
+    if rule.code == 3:   # concurrency: the slot is freed
         return entry.amount
-    return entry.amount - actual.of(kind)
+    if rule.key.kind is LimitKind.REQUESTS_PER_MINUTE:
+        return 0  # a request that reached the upstream stays counted
+    used: int = getattr(actual, rule.amount_field)
+    return entry.amount - used
 
 
 def worst(denials: Sequence[Denied]) -> Denied:

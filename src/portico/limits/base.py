@@ -79,6 +79,8 @@ class LimitRule:
     # The rule's fixed script arguments (code, capacity, window) as the Redis backend sends
     # them: RESP-encoded once here rather than for every reservation.
     wire_resp: str = field(init=False, compare=False, repr=False)
+    # The `Amounts` field this rule meters, looked up once here.
+    amount_field: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.capacity < 0:
@@ -100,6 +102,7 @@ class LimitRule:
             raise ValueError(f"unknown algorithm {self.algorithm!r} for {self.key}")
         object.__setattr__(self, "code", code)
         object.__setattr__(self, "state", f"{kind.value}:{self.key.scope}")
+        object.__setattr__(self, "amount_field", _AMOUNT_FIELD[kind])
         object.__setattr__(self, "wire_resp", "".join(
             f"${len(a)}\r\n{a}\r\n" for a in (str(code), str(self.capacity),
                                               repr(self.window_seconds))))

@@ -11,17 +11,21 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from portico.limits._plan import (
     CONCURRENCY_RETRY_HINT,
     Entry,
     entry_for,
-    plan,
     sliding_retry,
     worst,
 )
 from portico.limits._reservation import HeldReservation
 from portico.limits.base import Amounts, Clock, Denied, DenyReason, LimitRule
+
+_KEY_CACHE_MAX = 4096
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass(slots=True)
@@ -71,21 +75,36 @@ class MemoryLimiter:
         self._leases: dict[str, _Slots] = {}
         self._ids = itertools.count(1)
         self._next_prune = 0.0
+        # State keys per rule: fixed ones by rule state, sliding windows' for the current window.
+        self._fixed: dict[str, str] = {}
+        self._windows: dict[tuple[str, float], tuple[int, str, str, float]] = {}
 
     async def reserve(self, rules: Sequence[LimitRule], amounts: Amounts, *,
                       now: float | None = None) -> HeldReservation | Denied:
-        result = await self.reserve_groups(((rules, amounts),), now=now)
+        result = self._reserve(((rules, amounts),), self._clock() if now is None else now)
         return result if isinstance(result, Denied) else result[0]
 
     async def reserve_groups(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]], *,
                              now: float | None = None) -> Sequence[HeldReservation] | Denied:
-        t = self._clock() if now is None else now
+        return self._reserve(groups, self._clock() if now is None else now)
+
+    def _reserve(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]], t: float
+                 ) -> list[HeldReservation] | Denied:
         if t >= self._next_prune:
             self._prune(t)
-        planned = [plan(self._prefix, rules, amounts, t) for rules, amounts in groups]
+        planned = [self._plan(rules, amounts, t) for rules, amounts in groups]
+        # Token buckets (most rules) are checked and charged inline: this runs for every rule
+        # of every request, and method calls were most of its cost.
+        buckets = self._buckets
         denials = None
         for entries in planned:
             for e in entries:
+                rule = e.rule
+                if rule.code == 1 and e.amount <= rule.capacity:
+                    b = buckets.get(e.key)
+                    level = float(rule.capacity) if b is None else self._refill(b, rule, t)
+                    if e.amount <= level:
+                        continue
                 d = self._check(e, t)
                 if d is not None:
                     denials = [d] if denials is None else [*denials, d]
@@ -94,8 +113,52 @@ class MemoryLimiter:
         member = f"m{next(self._ids)}"
         for entries in planned:
             for e in entries:
-                self._charge(e, member, t)
+                rule = e.rule
+                if rule.code == 1:
+                    b = buckets.get(e.key)
+                    if b is None:
+                        b = _Bucket(float(rule.capacity), t)
+                    b.level -= e.amount   # refilled to `t` by the check above
+                    self._store(e, b)
+                else:
+                    self._charge(e, member, t)
         return [HeldReservation(entries, member, self._apply, self._clock) for entries in planned]
+
+    def _plan(self, rules: Sequence[LimitRule], amounts: Amounts, t: float) -> list[Entry]:
+        """`plan` with the state keys cached: the same entries, without formatting a key
+        string per rule per request (a sliding window's keys change once per window)."""
+        out = []
+        for rule in rules:
+            amount: int = getattr(amounts, rule.amount_field)
+            code = rule.code
+            if amount <= 0:
+                if amount < 0:
+                    raise ValueError(f"negative amount for {rule.key}")
+                if code != 4:
+                    continue
+            if code in {1, 3}:
+                key = self._fixed.get(rule.state)
+                if key is None:
+                    key = entry_for(self._prefix, rule, 0, t).key
+                    self._remember(self._fixed, rule.state, key)
+                out.append(Entry(rule, amount, key, key, 0.0))
+            elif code == 2:
+                index = math.floor(t / rule.window_seconds)
+                cached = self._windows.get((rule.state, rule.window_seconds))
+                if cached is None or cached[0] != index:
+                    e = entry_for(self._prefix, rule, 0, t)
+                    cached = (index, e.key, e.prev_key, e.mark)
+                    self._remember(self._windows, (rule.state, rule.window_seconds), cached)
+                out.append(Entry(rule, amount, cached[1], cached[2], cached[3]))
+            else:
+                out.append(entry_for(self._prefix, rule, amount, t))
+        return out
+
+    @staticmethod
+    def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
+        if len(cache) >= _KEY_CACHE_MAX:
+            cache.clear()   # rules come from config and key settings: rarely this many
+        cache[key] = value
 
     async def usage(self, rule: LimitRule, *, now: float | None = None) -> float:
         t = self._clock() if now is None else now
@@ -142,12 +205,18 @@ class MemoryLimiter:
         b = self._buckets.get(e.key)
         if b is None:
             return _Bucket(float(e.rule.capacity), t)
+        self._refill(b, e.rule, t)
+        return b
+
+    @staticmethod
+    def _refill(b: _Bucket, rule: LimitRule, t: float) -> float:
+        """Refill `b` to time `t` in place (idempotent) and return its level."""
         if t > b.ts:   # else a peer's clock ran ahead: no refill, keep its stamp
-            cap = e.rule.capacity
-            level = b.level + (t - b.ts) * cap / e.rule.window_seconds
+            cap = rule.capacity
+            level = b.level + (t - b.ts) * cap / rule.window_seconds
             b.level = level if level < cap else float(cap)
             b.ts = t
-        return b
+        return b.level
 
     def _store(self, e: Entry, b: _Bucket) -> None:
         cap = e.rule.capacity
@@ -211,11 +280,16 @@ class MemoryLimiter:
 
     async def _apply(self, entries: Sequence[Entry], refunds: Sequence[int], member: str,
                      t: float) -> None:
+        buckets = self._buckets
         for e, refund in zip(entries, refunds, strict=True):
             match e.rule.code:
                 case 1:
-                    b = self._bucket(e, t)
-                    b.level = min(float(e.rule.capacity), b.level + refund)
+                    b = buckets.get(e.key)
+                    if b is None:
+                        b = _Bucket(float(e.rule.capacity), t)
+                    level = self._refill(b, e.rule, t) + refund
+                    cap = float(e.rule.capacity)
+                    b.level = level if level < cap else cap
                     self._store(e, b)
                 case 2:
                     if refund > 0 and e.key in self._counters:

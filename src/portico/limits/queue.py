@@ -93,6 +93,11 @@ class PriorityGate:
                       priority: Priority = Priority.NORMAL, *,
                       max_wait: float | None = None) -> Reservation | Denied:
         """A reservation, or the last denial once `max_wait` seconds have passed."""
+        if not self._waiters and priority is not Priority.LOW:
+            # The common case, without acquire_with's lists (a denial goes on below).
+            one = await self._limiter.reserve(rules, amounts)
+            if not isinstance(one, Denied):
+                return _GateReservation(one, self)
         result = await self.acquire_with(rules, amounts, None, priority, max_wait=max_wait)
         return result if isinstance(result, Denied) else result[0]
 
