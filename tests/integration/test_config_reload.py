@@ -108,7 +108,9 @@ async def reload_and_check(tmp_path: Path, workers: int) -> None:
 
                 await until(has_m2, "the new model group to be served")
                 assert (await slow).status_code == 200
-                assert (await chat(client, gw.url, "m2")).status_code == 200
+                answer = await chat(client, gw.url, "m2")
+                assert answer.status_code == 200
+                assert "server" not in answer.headers   # the server software is not announced
                 assert gw.proc.poll() is None   # re-exec keeps the pid: same process
 
                 # An invalid file: refused, audited, and the previous config keeps serving.

@@ -11,6 +11,7 @@ import tempfile
 import click
 import uvicorn
 
+from portico.cli.serve import uvicorn_config
 from portico.config.model import (
     DeploymentConfig,
     ModelGroupConfig,
@@ -80,7 +81,5 @@ Master key: {os.environ[MASTER_KEY_VAR]}   (admin routes; shown because this is 
     -H "content-type: application/json" \\
     -d '{{"model":"smart","messages":[{{"role":"user","content":"Hello"}}]}}'
 """)
-            server = uvicorn.Server(uvicorn.Config(
-                create_app(cfg, gateway=gw), host=host, port=port, loop="uvloop",
-                http="httptools", lifespan="on", access_log=False, log_level="warning"))
+            server = uvicorn.Server(uvicorn_config(create_app(cfg, gateway=gw), host, port))
             await server.serve()

@@ -40,7 +40,7 @@ log = logging.getLogger("portico.reload")
 def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, loop="uvloop", http="httptools",
                           lifespan="on", access_log=False, log_level="warning",
-                          timeout_graceful_shutdown=10)
+                          server_header=False, timeout_graceful_shutdown=10)
 
 
 @click.command()
@@ -73,7 +73,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
             os.environ["PORTICO_CONFIG"] = config_path
         ucfg = uvicorn.Config("portico.server.factory:app_from_environment", factory=True,
                               host=host, port=port, workers=n, loop="uvloop", http="httptools",
-                              access_log=False, log_level="warning",
+                              access_log=False, log_level="warning", server_header=False,
                               # A worker must answer the supervisor's ping (and a reload's
                               # replacement must be ready) within this; uvicorn's 5 s killed
                               # workers still importing on a busy host, in a loop.
