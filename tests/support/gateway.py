@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from portico.cli.demo import MASTER_KEY_VAR, UPSTREAM_KEY_VAR, demo_config
+from portico.cli.serve import uvicorn_config
 from portico.clock import Clock
 from portico.config.model import PorticoConfig
 from portico.server.app import create_app
@@ -34,8 +35,8 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def serve_gateway(gw: Gateway, cfg: PorticoConfig) -> AsyncIterator[str]:
-    config = uvicorn.Config(create_app(cfg, gateway=gw), host="127.0.0.1", port=0,
-                            lifespan="on", log_level="warning", access_log=False)
+    # The production server settings (coalescing protocol, no server header) on a free port.
+    config = uvicorn_config(create_app(cfg, gateway=gw), "127.0.0.1", 0)
     server = uvicorn.Server(config)
     config.load()
     server.lifespan = config.lifespan_class(config)

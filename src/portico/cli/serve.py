@@ -32,14 +32,16 @@ from portico.routing.catalog import build_catalog
 from portico.server.app import create_app
 from portico.server.config_audit import ENVIRONMENT, TRIGGER_ENV, ConfigOrigin, rejected_event
 from portico.server.gc_tuning import FreezeAfterStartup
+from portico.server.http_protocol import CoalescingHttpToolsProtocol
 from portico.store import open_store
 
 log = logging.getLogger("portico.reload")
 
 
 def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(app, host=host, port=port, loop="uvloop", http="httptools",
-                          lifespan="on", access_log=False, log_level="warning",
+    return uvicorn.Config(app, host=host, port=port, loop="uvloop",
+                          http=CoalescingHttpToolsProtocol, lifespan="on", access_log=False,
+                          log_level="warning",
                           server_header=False, timeout_graceful_shutdown=10)
 
 
@@ -72,7 +74,8 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
         if config_path:
             os.environ["PORTICO_CONFIG"] = config_path
         ucfg = uvicorn.Config("portico.server.factory:app_from_environment", factory=True,
-                              host=host, port=port, workers=n, loop="uvloop", http="httptools",
+                              host=host, port=port, workers=n, loop="uvloop",
+                              http=CoalescingHttpToolsProtocol,
                               access_log=False, log_level="warning", server_header=False,
                               # A worker must answer the supervisor's ping (and a reload's
                               # replacement must be ready) within this; uvicorn's 5 s killed
