@@ -9,6 +9,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -69,12 +70,34 @@ class OpenAIFormat:
         return gw.render_error(err, ctx)
 
 
+class FinalizeAfterSend(BackgroundTask):
+    """The request's finalize (the client's limit and budget settles, ledger, audit, metrics),
+    run by the response once its body is on the wire: that bookkeeping is not the client's
+    latency. It runs in the same task right after the last write and, with in-process limit
+    state, without suspending, so it is done before this connection's next request is read;
+    a reservation it settles stays held (never lost) until then. The upstream key's lease is
+    settled before the response either way."""
+
+    def __init__(self, gw: Gateway, ctx: RequestContext, outcome: Outcome) -> None:
+        # Not BackgroundTask's __init__: it inspects a callable, and there is none to inspect.
+        self._gw, self._ctx, self._outcome = gw, ctx, outcome
+
+    async def __call__(self) -> None:
+        await self._gw.finalize(self._ctx, self._outcome)
+
+
 class ChatHandler:
     """Runs a chat request through the pipeline; `fmt` says how it arrives and leaves."""
 
     def __init__(self, gw: Gateway, fmt: WireFormat | None = None) -> None:
         self._gw = gw
         self._fmt = fmt or OpenAIFormat()
+        # After the send only where finalize cannot suspend (a test holds it to that): with
+        # limits in Redis (a round trip) or content capture (masking in a thread), a client's
+        # next request could overtake the settle and meet its own parallel-request slot still
+        # held, so there the bookkeeping stays before the response.
+        self._after_send = ((gw.capacity is None or gw.capacity.redis is None)
+                            and not gw.config.audit.capture_content)
 
     def new_context(self, request: Request) -> RequestContext:
         clock = self._gw.clock
@@ -88,29 +111,34 @@ class ChatHandler:
         finalize_here = True
         outcome = Outcome()
         try:
-            principal = await authenticate(request, gw.keys, Permission.CLIENT)
-            ctx.key, ctx.is_master = principal.key, principal.is_master
-            body = await read_body(request, gw.config.server.max_body_bytes)
-            req = self._fmt.decode(body, gw.config.server.max_json_depth)
-            ctx.model_requested, ctx.stream = req.model, req.wants_stream
-            await require_model(principal.key, gw.teams, req.model)
-            for hook in gw.hooks:
-                req = await hook.before(ctx, req)
-            if req.wants_stream:
-                response = await self._stream(ctx, req, request)
+            try:
+                principal = await authenticate(request, gw.keys, Permission.CLIENT)
+                ctx.key, ctx.is_master = principal.key, principal.is_master
+                body = await read_body(request, gw.config.server.max_body_bytes)
+                req = self._fmt.decode(body, gw.config.server.max_json_depth)
+                ctx.model_requested, ctx.stream = req.model, req.wants_stream
+                await require_model(principal.key, gw.teams, req.model)
+                for hook in gw.hooks:
+                    req = await hook.before(ctx, req)
+                if req.wants_stream:
+                    stream = await self._stream(ctx, req, request)
+                    finalize_here = False   # the stream finalizes when it ends
+                    return stream
+                response = await self._complete(ctx, req)
+            except GatewayError as err:
+                outcome = Outcome(error=err)
+                response = self._fmt.render_error(gw, err, ctx)
+            except Exception:
+                log.exception("unhandled error in chat request %s", ctx.request_id)
+                internal = InternalError("the gateway failed to process this request")
+                outcome = Outcome(error=internal)
+                response = self._fmt.render_error(gw, internal, ctx)
+            if self._after_send:
+                response.background = FinalizeAfterSend(gw, ctx, outcome)
                 finalize_here = False
-                return response
-            return await self._complete(ctx, req)
-        except GatewayError as err:
-            outcome = Outcome(error=err)
-            return self._fmt.render_error(gw, err, ctx)
-        except Exception:
-            log.exception("unhandled error in chat request %s", ctx.request_id)
-            internal = InternalError("the gateway failed to process this request")
-            outcome = Outcome(error=internal)
-            return self._fmt.render_error(gw, internal, ctx)
+            return response
         finally:
-            if finalize_here:
+            if finalize_here:   # failed before a response existed: finalize here, as before
                 await gw.finalize(ctx, outcome)
 
     async def _complete(self, ctx: RequestContext, req: ChatRequest) -> Response:
