@@ -94,11 +94,13 @@ class PriorityGate:
                       max_wait: float | None = None) -> Reservation | Denied:
         """A reservation, or the last denial once `max_wait` seconds have passed."""
         if not self._waiters and priority is not Priority.LOW:
-            # The common case, without acquire_with's lists (a denial goes on below).
+            # The common case, without acquire_with's lists; a denial joins the queue.
             one = await self._limiter.reserve(rules, amounts)
             if not isinstance(one, Denied):
                 return _GateReservation(one, self)
-        result = await self.acquire_with(rules, amounts, None, priority, max_wait=max_wait)
+            result = await self._queued([(rules, amounts)], priority, max_wait)
+        else:
+            result = await self.acquire_with(rules, amounts, None, priority, max_wait=max_wait)
         return result if isinstance(result, Denied) else result[0]
 
     async def acquire_with(self, rules: Sequence[LimitRule], amounts: Amounts,
@@ -117,6 +119,12 @@ class PriorityGate:
             first = await self._try(groups, priority)
             if not isinstance(first, Denied):
                 return first
+        return await self._queued(groups, priority, max_wait)
+
+    async def _queued(self, groups: Sequence[tuple[Sequence[LimitRule], Amounts]],
+                      priority: Priority, max_wait: float | None
+                      ) -> Sequence[Reservation] | Denied:
+        """Wait in (priority, arrival) order, trying whenever this waiter is the head."""
         deadline = self._clock() + (self.max_wait if max_wait is None else max_wait)
         waiter = _Waiter(priority, next(self._seq))
         self._waiters.append(waiter)
@@ -132,7 +140,8 @@ class PriorityGate:
                     last, timer = result, result.retry_after
                 remaining = deadline - self._clock()
                 if remaining <= 0:
-                    return last if last is not None else Denied(rules[0].key, self._recheck)
+                    return last if last is not None else Denied(groups[0][0][0].key,
+                                                                self._recheck)
                 await self._wait(waiter.event, remaining if timer is None
                                  else min(max(timer, 0.0), remaining))
         finally:

@@ -138,7 +138,7 @@ class ChatHandler:
                 finalize_here = False
             return response
         finally:
-            if finalize_here:   # failed before a response existed: finalize here, as before
+            if finalize_here:   # before the response: no background step carries it
                 await gw.finalize(ctx, outcome)
 
     async def _complete(self, ctx: RequestContext, req: ChatRequest) -> Response:

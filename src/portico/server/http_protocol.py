@@ -13,6 +13,7 @@ for it longer than before. Order is preserved: every later write goes after the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -40,6 +41,9 @@ class CoalescingTransport:
             self._loop.call_soon(self.flush)
         else:
             self._inner.write(data)
+
+    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        self.write(b"".join(chunks))   # through write(), so a held head keeps its place
 
     def flush(self) -> None:
         held = self._held

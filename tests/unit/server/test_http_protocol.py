@@ -64,6 +64,14 @@ async def test_other_writes_pass_straight_through_in_order() -> None:
     assert rec.writes == [b"5\r\nhello\r\n", b"0\r\n\r\n"]
 
 
+async def test_writelines_keeps_a_held_head_in_front() -> None:
+    rec = Recorder()
+    t = wrap(rec)
+    t.write(HEAD)
+    t.writelines([b"o", b"k"])
+    assert rec.writes == [HEAD + b"ok"]
+
+
 async def test_close_sends_a_held_head_first_and_the_rest_delegates() -> None:
     rec = Recorder()
     t = wrap(rec)
