@@ -5,12 +5,14 @@ keeps serving."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -20,7 +22,16 @@ from portico.simulate.runner import Simulator
 from portico.store import open_store
 from portico.store.records import AuditEvent
 
-from .capacity._procs import MASTER_VAR, PORTICO, UPSTREAM_VAR, env, free_port, start, wait_ready
+from .capacity._procs import (
+    MASTER_VAR,
+    PORTICO,
+    UPSTREAM_VAR,
+    Gateway,
+    env,
+    free_port,
+    start,
+    wait_ready,
+)
 
 TIMEOUT = 60.0
 
@@ -40,6 +51,39 @@ def config_text(port: int, tmp: Path, sim_base: str, workers: int, groups: tuple
         f" keys: [{{id: k1, key: env:{UPSTREAM_VAR}}}]}}\n"
         f"models:\n{models}"
     )
+
+
+@dataclass
+class Served:
+    """A `portico serve` subprocess on a config file, with the simulator it points at."""
+
+    tmp: Path
+    workers: int
+    port: int
+    cfg: Path
+    sim: Simulator
+    gw: Gateway
+    exit_code: int | None = None
+
+    def write(self, groups: tuple[str, ...], provider: str = "openai") -> None:
+        self.cfg.write_text(config_text(self.port, self.tmp, self.sim.base_url, self.workers,
+                                        groups, provider))
+
+
+@contextlib.asynccontextmanager
+async def served(tmp_path: Path, workers: int) -> AsyncIterator[Served]:
+    """Serving group `m`; terminated (exit code kept) on the way out."""
+    env()   # sets the master and upstream key variables for this process and the server
+    async with Simulator("openai") as sim:
+        port = free_port()
+        cfg = tmp_path / "portico.yaml"
+        cfg.write_text(config_text(port, tmp_path, sim.base_url, workers, ("m",)))
+        run = Served(tmp_path, workers, port, cfg, sim, start(cfg, port))
+        try:
+            await wait_ready([run.gw])
+            yield run
+        finally:
+            run.exit_code = run.gw.terminate()
 
 
 async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -79,55 +123,46 @@ def config_events(events: list[AuditEvent]) -> list[AuditEvent]:
 
 
 async def reload_and_check(tmp_path: Path, workers: int) -> None:
-    env()   # sets the master and upstream key variables for this process and the server
-    async with Simulator("openai") as sim:
-        port = free_port()
-        cfg = tmp_path / "portico.yaml"
-        cfg.write_text(config_text(port, tmp_path, sim.base_url, workers, ("m",)))
-        gw = start(cfg, port)
-        try:
-            await wait_ready([gw])
-            async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
-                assert await models(client, gw.url) == {"m"}
-                # A request in flight when the signal arrives: the upstream holds it 1.5 s.
-                sim.faults.push(FaultRule(latency_ms=1500))
-                slow = asyncio.create_task(chat(client, gw.url, "m"))
+    async with served(tmp_path, workers) as run:
+        sim, cfg, gw = run.sim, run.cfg, run.gw
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as client:
+            assert await models(client, gw.url) == {"m"}
+            # A request in flight when the signal arrives: the upstream holds it 1.5 s.
+            sim.faults.push(FaultRule(latency_ms=1500))
+            slow = asyncio.create_task(chat(client, gw.url, "m"))
 
-                async def reached_upstream() -> bool:
-                    return len(sim.faults) == 0
+            async def reached_upstream() -> bool:
+                return len(sim.faults) == 0
 
-                await until(reached_upstream, "the slow request to reach the upstream")
-                cfg.write_text(config_text(port, tmp_path, sim.base_url, workers, ("m", "m2")))
-                gw.proc.send_signal(signal.SIGHUP)
+            await until(reached_upstream, "the slow request to reach the upstream")
+            run.write(("m", "m2"))
+            gw.proc.send_signal(signal.SIGHUP)
 
-                async def has_m2() -> bool:
-                    try:
-                        return "m2" in await models(client, gw.url)
-                    except httpx.TransportError:
-                        return False   # 1 worker: the short gap while it re-execs
+            async def has_m2() -> bool:
+                try:
+                    return "m2" in await models(client, gw.url)
+                except httpx.TransportError:
+                    return False   # 1 worker: the short gap while it re-execs
 
-                await until(has_m2, "the new model group to be served")
-                assert (await slow).status_code == 200
-                answer = await chat(client, gw.url, "m2")
-                assert answer.status_code == 200
-                assert "server" not in answer.headers   # the server software is not announced
-                assert gw.proc.poll() is None   # re-exec keeps the pid: same process
+            await until(has_m2, "the new model group to be served")
+            assert (await slow).status_code == 200
+            answer = await chat(client, gw.url, "m2")
+            assert answer.status_code == 200
+            assert "server" not in answer.headers   # the server software is not announced
+            assert gw.proc.poll() is None   # re-exec keeps the pid: same process
 
-                # An invalid file: refused, audited, and the previous config keeps serving.
-                cfg.write_text(config_text(port, tmp_path, sim.base_url, workers,
-                                           ("m", "m2", "m3"), provider="nope"))
-                gw.proc.send_signal(signal.SIGHUP)
+            # An invalid file: refused, audited, and the previous config keeps serving.
+            run.write(("m", "m2", "m3"), provider="nope")
+            gw.proc.send_signal(signal.SIGHUP)
 
-                async def rejected() -> bool:
-                    return any(e.action == "config.reload_rejected"
-                               for e in await audit_events(tmp_path))
+            async def rejected() -> bool:
+                return any(e.action == "config.reload_rejected"
+                           for e in await audit_events(tmp_path))
 
-                await until(rejected, "config.reload_rejected")
-                assert await models(client, gw.url) == {"m", "m2"}
-                assert (await chat(client, gw.url, "m2")).status_code == 200
-        finally:
-            code = gw.terminate()
-    assert code in (0, -15), gw.log.read_text()[-3000:]
+            await until(rejected, "config.reload_rejected")
+            assert await models(client, gw.url) == {"m", "m2"}
+            assert (await chat(client, gw.url, "m2")).status_code == 200
+    assert run.exit_code in (0, -15), gw.log.read_text()[-3000:]
     log = gw.log.read_text(errors="replace")
     assert log.count("config reload rejected") == 1
     assert "models[0].deployments[0].provider" in log
@@ -175,53 +210,45 @@ def children(pid: int) -> set[int]:
 async def test_rolling_reload_refuses_no_connection(tmp_path: Path) -> None:
     """Load runs through the whole rolling restart (until every original worker is gone)."""
     workers = int(os.environ.get("PORTICO_RELOAD_TEST_WORKERS", "2"))
-    env()
-    async with Simulator("openai") as sim:
-        port = free_port()
-        cfg = tmp_path / "portico.yaml"
-        cfg.write_text(config_text(port, tmp_path, sim.base_url, workers, ("m",)))
-        gw = start(cfg, port)
-        try:
-            await wait_ready([gw])
-            original = children(gw.proc.pid)
-            statuses: list[int] = []
-            refused: list[str] = []
-            reset: list[str] = []
-            done = asyncio.Event()
-            # A connection per request: a kept-alive idle connection that an old worker closes
-            # as it stops can race a request sent on it, as with any server restart.
-            fresh = httpx.Limits(max_keepalive_connections=0)
-            async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), limits=fresh) as client:
+    async with served(tmp_path, workers) as run:
+        gw = run.gw
+        original = children(gw.proc.pid)
+        statuses: list[int] = []
+        refused: list[str] = []
+        reset: list[str] = []
+        done = asyncio.Event()
+        # A connection per request: a kept-alive idle connection that an old worker closes
+        # as it stops can race a request sent on it, as with any server restart.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), limits=fresh) as client:
 
-                async def load() -> None:
-                    while not done.is_set():
-                        try:
-                            statuses.append((await chat(client, gw.url, "m")).status_code)
-                        except httpx.ConnectError as exc:
-                            refused.append(repr(exc))
-                        except httpx.TransportError as exc:
-                            reset.append(repr(exc))
+            async def load() -> None:
+                while not done.is_set():
+                    try:
+                        statuses.append((await chat(client, gw.url, "m")).status_code)
+                    except httpx.ConnectError as exc:
+                        refused.append(repr(exc))
+                    except httpx.TransportError as exc:
+                        reset.append(repr(exc))
 
-                loaders = [asyncio.create_task(load()) for _ in range(4)]
-                cfg.write_text(config_text(port, tmp_path, sim.base_url, workers, ("m", "m2")))
-                gw.proc.send_signal(signal.SIGHUP)
+            loaders = [asyncio.create_task(load()) for _ in range(4)]
+            run.write(("m", "m2"))
+            gw.proc.send_signal(signal.SIGHUP)
 
-                async def replaced() -> bool:
-                    if workers == 1:   # PORTICO_RELOAD_TEST_WORKERS=1: shows the 1-worker gap
-                        try:
-                            return "m2" in await models(client, gw.url)
-                        except httpx.TransportError:
-                            return False
-                    # The supervisor's resource tracker stays; every worker is new.
-                    return len(original - children(gw.proc.pid)) == workers
+            async def replaced() -> bool:
+                if workers == 1:   # PORTICO_RELOAD_TEST_WORKERS=1: shows the 1-worker gap
+                    try:
+                        return "m2" in await models(client, gw.url)
+                    except httpx.TransportError:
+                        return False
+                # The supervisor's resource tracker stays; every worker is new.
+                return len(original - children(gw.proc.pid)) == workers
 
-                try:
-                    await until(replaced, "the reload")
-                finally:
-                    done.set()
-                    await asyncio.gather(*loaders)
-        finally:
-            gw.terminate()
+            try:
+                await until(replaced, "the reload")
+            finally:
+                done.set()
+                await asyncio.gather(*loaders)
     assert statuses and set(statuses) == {200}
     assert refused == []
     # uvicorn closes a connection it accepted but whose request it has not read yet when a
