@@ -93,8 +93,8 @@ class MemoryLimiter:
         if t >= self._next_prune:
             self._prune(t)
         planned = [self._plan(rules, amounts, t) for rules, amounts in groups]
-        # Token buckets (most rules) are checked and charged inline: this runs for every rule
-        # of every request, and method calls were most of its cost.
+        # Token buckets (most rules) are checked inline: this runs for every rule of every
+        # request, and method calls were most of its cost.
         buckets = self._buckets
         denials = None
         for entries in planned:
@@ -113,15 +113,7 @@ class MemoryLimiter:
         member = f"m{next(self._ids)}"
         for entries in planned:
             for e in entries:
-                rule = e.rule
-                if rule.code == 1:
-                    b = buckets.get(e.key)
-                    if b is None:
-                        b = _Bucket(float(rule.capacity), t)
-                    b.level -= e.amount   # refilled to `t` by the check above
-                    self._store(e, b)
-                else:
-                    self._charge(e, member, t)
+                self._charge(e, member, t)
         return [HeldReservation(entries, member, self._apply, self._clock) for entries in planned]
 
     def _plan(self, rules: Sequence[LimitRule], amounts: Amounts, t: float) -> list[Entry]:
@@ -265,8 +257,10 @@ class MemoryLimiter:
     def _charge(self, e: Entry, member: str, t: float) -> None:
         match e.rule.code:
             case 1:
-                b = self._bucket(e, t)
-                b.level -= e.amount
+                b = self._buckets.get(e.key)
+                if b is None:
+                    b = _Bucket(float(e.rule.capacity), t)
+                b.level -= e.amount   # refilled to `t` by the check just before
                 self._store(e, b)
             case 2:
                 self._add(e.key, e.amount, e.mark + 2 * e.rule.window_seconds)
